@@ -1,0 +1,168 @@
+"""Daemon settings: defaults, then a TOML file, then ``TIDINGS_*`` environment overrides.
+
+Example ``tidings.toml``::
+
+    data_dir = "/var/lib/tidings"
+    store = "sqlite:///var/lib/tidings/tidings.db"   # the default: SQLite in data_dir
+    [grpc]
+    host = "127.0.0.1"
+    port = 50051
+    tls_cert = "/etc/tidings/cert.pem"              # optional
+    tls_key = "/etc/tidings/key.pem"
+    [web]
+    host = "127.0.0.1"
+    port = 8080
+    public_url = "https://mail-auth.example.org"    # how browsers reach the web port
+    [log]
+    level = "info"
+    format = "json"                                 # or "console"
+    [events]
+    retention_days = 7
+
+Every scalar has an environment override named after its path, e.g. ``TIDINGS_GRPC_PORT``,
+``TIDINGS_DATA_DIR``, ``TIDINGS_STORE``, ``TIDINGS_KEY`` (base64 of the 32-byte storage key;
+otherwise the key file ``data_dir/secret.key`` is created on first run with mode 0600).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "EventsConfig",
+    "GrpcConfig",
+    "LogConfig",
+    "SyncConfig",
+    "WebConfig",
+    "load_config",
+]
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class GrpcConfig:
+    host: str = "127.0.0.1"
+    port: int = 50051
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    max_message_bytes: int = 40 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: str = "info"
+    format: str = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class EventsConfig:
+    retention_days: float = 7.0
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    poll_interval: float = 60.0
+    uidvalidity_check_interval: float = 300.0
+    retention_sweep_interval: float = 3600.0
+    fetch_batch: int = 250
+    max_backoff: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    data_dir: str = "./data"
+    store: str | None = None
+    key: str | None = None
+    grpc: GrpcConfig = field(default_factory=GrpcConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+
+    @property
+    def store_url(self) -> str:
+        return self.store or f"sqlite:///{Path(self.data_dir).resolve() / 'tidings.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        return Path(self.data_dir) / "secret.key"
+
+
+def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if "int" in kind_name and "float" not in kind_name:
+            if isinstance(raw, bool):
+                raise TypeError
+            return int(raw)
+        if "float" in kind_name:
+            return float(raw)
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise TypeError
+        return raw
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: expected {kind_name}, got {raw!r}") from exc
+
+
+def _build(cls: Any, values: Mapping[str, Any], env: Mapping[str, str], prefix: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown))} in [{prefix or 'top'}]")
+    kwargs: dict[str, Any] = {}
+    for name, fld in known.items():
+        path = f"{prefix}.{name}" if prefix else name
+        env_name = "TIDINGS_" + path.replace(".", "_").upper()
+        if dataclasses.is_dataclass(fld.default_factory):
+            section = values.get(name, {})
+            if not isinstance(section, Mapping):
+                raise ConfigError(f"[{path}] must be a table")
+            kwargs[name] = _build(fld.default_factory, section, env, path)
+        elif env_name in env:
+            kwargs[name] = _coerce(env_name, fld.type, env[env_name])
+        elif name in values:
+            kwargs[name] = _coerce(path, fld.type, values[name])
+    return cls(**kwargs)
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                env: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (TOML) if given, apply ``TIDINGS_*`` overrides, validate."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                values = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
+    config: Config = _build(Config, values, os.environ if env is None else env, "")
+    for name, port in (("grpc.port", config.grpc.port), ("web.port", config.web.port)):
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"{name}: {port} is not a TCP port")
+    if bool(config.grpc.tls_cert) != bool(config.grpc.tls_key):
+        raise ConfigError("grpc.tls_cert and grpc.tls_key must be given together")
+    if config.log.format not in ("json", "console"):
+        raise ConfigError("log.format: must be 'json' or 'console'")
+    return config

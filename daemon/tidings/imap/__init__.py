@@ -1,0 +1,118 @@
+"""IMAP for Tidings: a sans-IO response reader and command encoder, and a trio client.
+
+``tidings.imap`` imports nothing else of ours. Start with :func:`open_imap`.
+"""
+
+from __future__ import annotations
+
+from .client import ImapClient, connect, open_imap, start_session
+from .encode import Binary, Mailbox, Raw, String, encode_command, search_date
+from .errors import (
+    AuthError,
+    CommandError,
+    ConnectionLost,
+    ImapError,
+    ImapTimeout,
+    LimitExceeded,
+    ProtocolError,
+    ServerBad,
+    ServerBye,
+    ServerNo,
+    ServerResponseError,
+    TlsRequired,
+)
+from .idle import MAX_IDLE, IdleSession
+from .limits import DEFAULT_LIMITS, Limits
+from .reader import NEED_DATA, NeedData, ResponseReader
+from .responses import (
+    Address,
+    AppendUid,
+    BodyPart,
+    BodyStructure,
+    Capability,
+    Condition,
+    Continuation,
+    CopyUid,
+    Enabled,
+    Envelope,
+    ESearch,
+    Exists,
+    Expunge,
+    Fetch,
+    Flags,
+    ListEntry,
+    Multipart,
+    Recent,
+    Response,
+    ResponseCode,
+    Search,
+    Status,
+    Tagged,
+    Unknown,
+    Vanished,
+)
+from .results import Qresync, SelectResult, StoreResult
+from .seqset import SeqSet
+from .transport import ConnectParams
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "MAX_IDLE",
+    "NEED_DATA",
+    "Address",
+    "AppendUid",
+    "AuthError",
+    "Binary",
+    "BodyPart",
+    "BodyStructure",
+    "Capability",
+    "CommandError",
+    "Condition",
+    "ConnectParams",
+    "ConnectionLost",
+    "Continuation",
+    "CopyUid",
+    "ESearch",
+    "Enabled",
+    "Envelope",
+    "Exists",
+    "Expunge",
+    "Fetch",
+    "Flags",
+    "IdleSession",
+    "ImapClient",
+    "ImapError",
+    "ImapTimeout",
+    "LimitExceeded",
+    "Limits",
+    "ListEntry",
+    "Mailbox",
+    "Multipart",
+    "NeedData",
+    "ProtocolError",
+    "Qresync",
+    "Raw",
+    "Recent",
+    "Response",
+    "ResponseCode",
+    "ResponseReader",
+    "Search",
+    "SelectResult",
+    "SeqSet",
+    "ServerBad",
+    "ServerBye",
+    "ServerNo",
+    "ServerResponseError",
+    "Status",
+    "StoreResult",
+    "String",
+    "Tagged",
+    "TlsRequired",
+    "Unknown",
+    "Vanished",
+    "connect",
+    "encode_command",
+    "open_imap",
+    "search_date",
+    "start_session",
+]

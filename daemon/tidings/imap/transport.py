@@ -1,0 +1,197 @@
+"""The byte pipe under the client: TCP, TLS, STARTTLS upgrade, and the response reader.
+
+Every network wait runs under a deadline. Any failure (timeout, broken stream, bad
+bytes from the server) leaves the transport *broken*: the stream is closed and later
+use raises :class:`ConnectionLost`, because the exchange is out of step for good.
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+from dataclasses import dataclass
+from typing import Literal
+
+import trio
+
+from .errors import ConnectionLost, ImapError, ImapTimeout, ProtocolError
+from .limits import DEFAULT_LIMITS, Limits
+from .reader import NeedData, ResponseReader
+from .responses import Response
+
+__all__ = ["RECEIVE_SIZE", "ConnectParams", "Transport", "open_transport"]
+
+RECEIVE_SIZE = 256 * 1024
+
+Security = Literal["tls", "starttls", "plain"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectParams:
+    """How to reach one IMAP server.
+
+    ``security``: ``"tls"`` (implicit TLS, port 993, preferred), ``"starttls"``
+    (upgrade on port 143; never falls back to clear text) or ``"plain"``.
+    Credentials are only sent over TLS unless ``allow_plaintext``. ``timeout`` bounds
+    every single network wait. ``server_hostname`` is what the certificate must name
+    (default: ``host``). At most ``max_unsolicited`` unsolicited responses are kept
+    between two drains; older ones are dropped and counted.
+    """
+
+    host: str
+    port: int
+    security: Security = "tls"
+    ssl_context: ssl.SSLContext | None = None
+    allow_plaintext: bool = False
+    timeout: float = 30.0
+    limits: Limits = DEFAULT_LIMITS
+    server_hostname: str | None = None
+    max_unsolicited: int = 100_000
+
+    def make_ssl_context(self) -> ssl.SSLContext:
+        return self.ssl_context if self.ssl_context is not None else ssl.create_default_context()
+
+    @property
+    def tls_hostname(self) -> str:
+        return self.server_hostname or self.host
+
+
+class Transport:
+    """One connection's stream plus its :class:`ResponseReader`."""
+
+    __slots__ = ("_broken", "limits", "reader", "stream", "timeout", "tls")
+
+    def __init__(self, stream: trio.abc.Stream, *, tls: bool, timeout: float,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
+        self.stream = stream
+        self.tls = tls
+        self.timeout = timeout
+        self.limits = limits
+        self.reader = ResponseReader(limits)
+        self._broken: str | None = None
+
+    @property
+    def broken(self) -> str | None:
+        """Why the connection is unusable, or None while it is healthy."""
+        return self._broken
+
+    def mark_broken(self, reason: str) -> None:
+        if self._broken is None:
+            self._broken = reason
+
+    def check(self) -> None:
+        if self._broken is not None:
+            raise ConnectionLost(f"connection unusable: {self._broken}")
+
+    async def abort(self, reason: str) -> None:
+        """Drop the connection without a goodbye (after a protocol error or timeout)."""
+        self.mark_broken(reason)
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(self.stream)
+
+    async def aclose(self) -> None:
+        self.mark_broken("closed")
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(self.stream)
+
+    async def send(self, data: bytes) -> None:
+        self.check()
+        try:
+            with trio.fail_after(self.timeout):
+                await self.stream.send_all(data)
+        except trio.TooSlowError:
+            await self.abort("send timed out")
+            raise ImapTimeout(f"sending to the server took over {self.timeout} s") from None
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            await self.abort(f"send failed: {exc!r}")
+            raise ConnectionLost(f"connection lost while sending: {exc!r}") from exc
+
+    def poll(self) -> Response | None:
+        """The next response if one is already buffered and complete, else None."""
+        try:
+            event = self.reader.next_event()
+        except ImapError as exc:
+            self.mark_broken(str(exc))
+            raise
+        return None if isinstance(event, NeedData) else event
+
+    async def next_response(self, *, patient: bool = False) -> Response:
+        """The next response, reading as needed; each read waits at most the
+        connection's timeout, or without a limit when ``patient`` (IDLE, where the
+        caller holds its own deadline)."""
+        reader = self.reader
+        while True:
+            try:
+                event = reader.next_event()
+            except ImapError as exc:  # ProtocolError, LimitExceeded, ConnectionLost
+                await self.abort(str(exc))
+                raise
+            if not isinstance(event, NeedData):
+                return event
+            data = await self._receive(math.inf if patient else self.timeout)
+            reader.receive_data(data)
+
+    async def _receive(self, seconds: float) -> bytes:
+        self.check()
+        try:
+            with trio.fail_after(seconds):
+                return bytes(await self.stream.receive_some(RECEIVE_SIZE))
+        except trio.TooSlowError:
+            await self.abort("receive timed out")
+            raise ImapTimeout(f"no answer from the server within {seconds} s") from None
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            await self.abort(f"receive failed: {exc!r}")
+            raise ConnectionLost(f"connection lost while receiving: {exc!r}") from exc
+
+    async def start_tls(self, context: ssl.SSLContext, hostname: str) -> None:
+        """Upgrade after the tagged OK to STARTTLS (RFC 9051 §6.2.1).
+
+        Octets already received after that OK were sent in clear text before the
+        handshake: a man in the middle can inject them (CVE-2011-0411 class), so their
+        presence is an attack, not a quirk: drop the connection.
+        """
+        pending = self.reader.buffered
+        if pending:
+            await self.abort("data after STARTTLS")
+            raise ProtocolError(
+                f"server sent {pending} octets after the STARTTLS reply, before TLS "
+                "began: possible response injection, connection dropped"
+            )
+        self.reader.discard_buffered()
+        tls_stream = trio.SSLStream(self.stream, context, server_hostname=hostname)
+        await _handshake(tls_stream, self.timeout, hostname)
+        self.stream = tls_stream
+        self.tls = True
+
+
+async def _handshake(stream: trio.SSLStream[trio.abc.Stream], seconds: float,
+                     hostname: str) -> None:
+    try:
+        with trio.fail_after(seconds):
+            await stream.do_handshake()
+    except trio.TooSlowError:
+        await trio.aclose_forcefully(stream)
+        raise ImapTimeout(f"TLS handshake with {hostname} took over {seconds} s") from None
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+        await trio.aclose_forcefully(stream)
+        cause = exc.__cause__ or exc
+        raise ConnectionLost(f"TLS handshake with {hostname} failed: {cause}") from exc
+
+
+async def open_transport(params: ConnectParams) -> Transport:
+    """TCP connect, plus the TLS handshake for implicit TLS."""
+    try:
+        with trio.fail_after(params.timeout):
+            tcp: trio.abc.Stream = await trio.open_tcp_stream(params.host, params.port)
+    except trio.TooSlowError:
+        raise ImapTimeout(
+            f"connecting to {params.host}:{params.port} took over {params.timeout} s"
+        ) from None
+    except OSError as exc:
+        raise ConnectionLost(f"cannot connect to {params.host}:{params.port}: {exc}") from exc
+    if params.security != "tls":
+        return Transport(tcp, tls=False, timeout=params.timeout, limits=params.limits)
+    tls_stream = trio.SSLStream(tcp, params.make_ssl_context(),
+                                server_hostname=params.tls_hostname)
+    await _handshake(tls_stream, params.timeout, params.tls_hostname)
+    return Transport(tls_stream, tls=True, timeout=params.timeout, limits=params.limits)

@@ -1,0 +1,171 @@
+"""HTML ↔ plain text for message bodies and snippets.
+
+``html_to_text`` uses the stdlib ``html.parser``, which never builds a tree (no depth
+limit to hit) and recovers from any markup. ``text_to_html`` escapes everything and
+adds only paragraphs, line breaks and links.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+__all__ = ["html_to_text", "make_snippet", "text_to_html"]
+
+# Content that is never shown to a reader.
+_HIDDEN = frozenset({"script", "style", "title", "template", "svg", "math"})
+# Blocks that stand apart from their neighbours by an empty line.
+_PARAGRAPHS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl",
+     "hr", "address", "figure", "fieldset", "form"}
+)  # fmt: skip
+# Blocks that start on a new line.
+_LINES = frozenset(
+    {"div", "br", "li", "tr", "dt", "dd", "section", "article", "header", "footer", "nav",
+     "aside", "main", "center", "caption", "tbody", "thead", "tfoot", "details", "summary"}
+)  # fmt: skip
+_CELLS = frozenset({"td", "th"})
+_VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "wbr"})
+_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_TAGS = re.compile(r"<[^>]*>?")
+_SNIPPET_HTML_CHARS = 256 * 1024
+_PARAGRAPH_BREAK = "\x00P"
+_LINE_BREAK = "\x00L"
+_BREAKS = re.compile("(?: *\x00[PL] *)+")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.hidden_depth = 0
+        self.pre_depth = 0
+
+    def _block(self, tag: str) -> None:
+        if tag in _PARAGRAPHS:
+            self.out.append(_PARAGRAPH_BREAK)
+        elif tag in _LINES:
+            self.out.append(_LINE_BREAK)
+        elif tag in _CELLS:
+            self.out.append(" ")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            if tag not in _VOID:
+                self.hidden_depth += 1
+            return
+        if tag == "pre":
+            self.pre_depth += 1
+        if tag == "li":
+            self.out.append(_LINE_BREAK + "- ")
+            return
+        self._block(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _HIDDEN:
+            self._block(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self.hidden_depth = max(0, self.hidden_depth - 1)
+            return
+        if tag == "pre":
+            self.pre_depth = max(0, self.pre_depth - 1)
+        if tag != "br" and tag not in _CELLS:
+            self._block(tag)
+
+    def handle_data(self, data: str) -> None:
+        if self.hidden_depth:
+            return
+        if self.pre_depth:
+            self.out.append(data)
+        else:
+            self.out.append(_SPACES.sub(" ", data))
+
+
+def _break(match: re.Match[str]) -> str:
+    # Adjacent block edges ("</li><li>", "</p><div>") make one break, the widest.
+    return "\n\n" if _PARAGRAPH_BREAK in match.group(0) else "\n"
+
+
+def _layout(chunks: list[str]) -> str:
+    """Turn the break markers into newlines: at most one empty line between blocks."""
+    text = _BREAKS.sub(_break, "".join(chunks))
+    lines = [line.strip(" ") for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def html_to_text(html_text: str) -> str:
+    """Readable text of an HTML body: hidden elements dropped, blocks on their own lines."""
+    parser = _TextExtractor()
+    try:
+        parser.feed(html_text.replace("\x00", ""))
+        parser.close()
+    except (AssertionError, ValueError, IndexError):
+        # _markupbase raises AssertionError on some malformed declarations; keep what
+        # was read and strip the tags from the rest.
+        parser.out.append(_SPACES.sub(" ", html.unescape(_TAGS.sub(" ", parser.rawdata))))
+    return _layout(parser.out)
+
+
+# Web addresses as people type them; trailing punctuation is trimmed afterwards.
+_LINK = re.compile(
+    r"\b(?:(?:https?|ftp)://[^\s<>\"']+|www\.[^\s<>\"']+\.[^\s<>\"']+|mailto:[^\s<>\"']+@[^\s<>\"']+)",
+    re.IGNORECASE,
+)
+_TRAILING = ".,;:!?'\"*"
+
+
+def _trim_link(link: str) -> str:
+    while link and (
+        link[-1] in _TRAILING or (link[-1] == ")" and link.count(")") > link.count("("))
+    ):
+        link = link[:-1]
+    return link
+
+
+def _linkify_line(line: str) -> str:
+    out: list[str] = []
+    position = 0
+    for match in _LINK.finditer(line):
+        link = _trim_link(match.group(0))
+        if not link:
+            continue
+        href = link if "://" in link or link.lower().startswith("mailto:") else "http://" + link
+        out.append(html.escape(line[position : match.start()]))
+        out.append(f'<a href="{html.escape(href)}">{html.escape(link)}</a>')
+        position = match.start() + len(link)
+    out.append(html.escape(line[position:]))
+    return "".join(out)
+
+
+def text_to_html(text: str) -> str:
+    """HTML for a plain-text body: escaped, ``<p>`` per paragraph, ``<br>`` per line break."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
+    rendered = (
+        "<p>"
+        + "<br>\n".join(_linkify_line(line) for line in paragraph.strip("\n").split("\n"))
+        + "</p>"
+        for paragraph in paragraphs
+    )
+    return "\n".join(rendered)
+
+
+def make_snippet(text: str | None, html_body: str | None, length: int = 100) -> str:
+    """The first ``length`` characters of the body, whitespace collapsed, no markup.
+
+    Plain text is used when it has any; the HTML body otherwise.
+    """
+    if length <= 0:
+        return ""
+    source = text if text and text.strip() else None
+    if source is None and html_body:
+        source = html_to_text(html_body[:_SNIPPET_HTML_CHARS])
+    if not source:
+        return ""
+    # Only the start of a long body matters; collapsing it all would waste time.
+    head = _SPACES.sub(" ", source[: length * 8 + 1024]).strip()
+    return head[:length].rstrip()

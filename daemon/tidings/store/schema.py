@@ -1,0 +1,227 @@
+"""The database schema as an ordered list of migrations, shared by every SQL backend.
+
+The statements use the common subset of SQLite and PostgreSQL; the few type names that
+differ are placeholders filled from `DIALECTS`. Booleans are stored as 0/1 integers in both,
+so partial indexes and filters read the same. Append a migration to change the schema;
+never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["DIALECTS", "LATEST_VERSION", "MIGRATIONS", "Migration", "statements_for"]
+
+DIALECTS: Final[dict[str, dict[str, str]]] = {
+    "sqlite": {
+        # AUTOINCREMENT: a position is never handed out twice, even after the newest
+        # events are purged (plain rowids would restart at max(rowid) + 1).
+        "log_pk": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "row_pk": "INTEGER PRIMARY KEY",
+        "blob": "BLOB",
+        "float": "REAL",
+    },
+    "postgresql": {
+        "log_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "row_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "blob": "BYTEA",
+        "float": "DOUBLE PRECISION",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_BASE = (
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE connectors (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        created_at {float} NOT NULL,
+        updated_at {float} NOT NULL
+    )""",
+    """CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        connector_id TEXT NOT NULL REFERENCES connectors (id),
+        email TEXT NOT NULL,
+        provider_type TEXT NOT NULL,
+        imap_host TEXT NOT NULL,
+        imap_port INTEGER NOT NULL,
+        imap_security TEXT NOT NULL,
+        smtp_host TEXT NOT NULL,
+        smtp_port INTEGER NOT NULL,
+        smtp_security TEXT NOT NULL,
+        imap_username TEXT NOT NULL,
+        smtp_username TEXT NOT NULL,
+        allow_plaintext INTEGER NOT NULL,
+        sync_window_days INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        state_reason TEXT,
+        folders_done INTEGER NOT NULL,
+        folders_total INTEGER NOT NULL,
+        messages_done INTEGER NOT NULL,
+        messages_total INTEGER NOT NULL,
+        caller_state TEXT,
+        created_at {float} NOT NULL,
+        updated_at {float} NOT NULL
+    )""",
+    "CREATE INDEX grants_by_connector ON grants (connector_id)",
+    """CREATE TABLE credentials (
+        grant_id TEXT PRIMARY KEY REFERENCES grants (id) ON DELETE CASCADE,
+        sealed {blob} NOT NULL
+    )""",
+    """CREATE TABLE folders (
+        id TEXT PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        delimiter TEXT,
+        attributes TEXT NOT NULL,
+        role TEXT NOT NULL,
+        parent_id TEXT,
+        uidvalidity BIGINT,
+        uidnext BIGINT,
+        highestmodseq BIGINT,
+        total_count INTEGER NOT NULL,
+        unread_count INTEGER NOT NULL,
+        sync_state TEXT NOT NULL,
+        uidvalidity_changes INTEGER NOT NULL,
+        last_uidvalidity_check {float},
+        UNIQUE (grant_id, name)
+    )""",
+    # subject_search is the case-folded subject for substring filters; subject_norm is
+    # normalize_subject(subject) for threading; addresses, headers and the lists are JSON.
+    """CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+        thread_id TEXT NOT NULL,
+        message_id_header TEXT NOT NULL,
+        synthetic_id INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        subject_search TEXT NOT NULL,
+        subject_norm TEXT NOT NULL,
+        addresses TEXT NOT NULL,
+        date BIGINT NOT NULL,
+        sent_date BIGINT,
+        flags TEXT NOT NULL,
+        unread INTEGER NOT NULL,
+        starred INTEGER NOT NULL,
+        has_attachments INTEGER NOT NULL,
+        snippet TEXT NOT NULL,
+        text_body TEXT,
+        html_body TEXT,
+        headers TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        in_reply_to TEXT NOT NULL,
+        refs TEXT NOT NULL,
+        warnings TEXT NOT NULL,
+        UNIQUE (grant_id, message_id_header, content_hash)
+    )""",
+    "CREATE INDEX messages_by_date ON messages (grant_id, date DESC, id DESC)",
+    "CREATE INDEX messages_by_thread ON messages (thread_id, date, id)",
+    "CREATE INDEX messages_by_subject ON messages (grant_id, subject_norm, date)",
+    # One row per (message, role, address), lower-cased: the address filters drive from it.
+    """CREATE TABLE message_addresses (
+        message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        grant_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        email TEXT NOT NULL,
+        PRIMARY KEY (message_id, role, email)
+    )""",
+    "CREATE INDEX message_addresses_by_email ON message_addresses (grant_id, email, role)",
+    # In-Reply-To and References ids, to find a thread from either end (RFC 5322 §3.6.4).
+    """CREATE TABLE message_refs (
+        message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        grant_id TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        PRIMARY KEY (message_id, ref)
+    )""",
+    "CREATE INDEX message_refs_by_ref ON message_refs (grant_id, ref)",
+    # date repeats the message's date so a folder's messages list from this index in order.
+    """CREATE TABLE locations (
+        id {row_pk},
+        folder_id TEXT NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+        message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        uid BIGINT,
+        date BIGINT NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX locations_by_uid ON locations (folder_id, uid) WHERE uid IS NOT NULL",
+    "CREATE INDEX locations_by_message ON locations (message_id)",
+    "CREATE INDEX locations_by_folder_date ON locations (folder_id, date DESC, message_id DESC)",
+    """CREATE TABLE attachments (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        part TEXT NOT NULL,
+        filename TEXT,
+        content_type TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        content_id TEXT,
+        disposition TEXT,
+        is_inline INTEGER NOT NULL,
+        encoding TEXT
+    )""",
+    "CREATE INDEX attachments_by_message ON attachments (message_id, ordinal)",
+    """CREATE TABLE threads (
+        id TEXT PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+        subject TEXT NOT NULL,
+        subject_search TEXT NOT NULL,
+        participants TEXT NOT NULL,
+        message_ids TEXT NOT NULL,
+        folder_ids TEXT NOT NULL,
+        unread INTEGER NOT NULL,
+        starred INTEGER NOT NULL,
+        has_attachments INTEGER NOT NULL,
+        earliest_message_date BIGINT NOT NULL,
+        latest_message_date BIGINT NOT NULL,
+        snippet TEXT NOT NULL
+    )""",
+    "CREATE INDEX threads_by_date ON threads (grant_id, latest_message_date DESC, id DESC)",
+    # No foreign key: a deleted grant's events stay in the log.
+    """CREATE TABLE events (
+        position {log_pk},
+        id TEXT NOT NULL UNIQUE,
+        grant_id TEXT,
+        type TEXT NOT NULL,
+        object_id TEXT,
+        payload TEXT NOT NULL,
+        created_at {float} NOT NULL
+    )""",
+    "CREATE INDEX events_by_grant ON events (grant_id, position)",
+    "CREATE INDEX events_by_time ON events (created_at)",
+)
+
+# Partial indexes for the selective boolean filters: a query for the few unread messages
+# among thousands reads only those. Filters must compare with a literal 1 to use them.
+_FILTER_INDEXES = (
+    "CREATE INDEX messages_unread ON messages (grant_id, date DESC, id DESC) WHERE unread = 1",
+    "CREATE INDEX messages_starred ON messages (grant_id, date DESC, id DESC) WHERE starred = 1",
+    "CREATE INDEX messages_with_attachments ON messages (grant_id, date DESC, id DESC)"
+    " WHERE has_attachments = 1",
+    "CREATE INDEX threads_unread ON threads (grant_id, latest_message_date DESC, id DESC)"
+    " WHERE unread = 1",
+)
+
+MIGRATIONS: Final = (
+    Migration(1, "base schema", _BASE),
+    Migration(2, "partial indexes for the unread, starred and attachment filters", _FILTER_INDEXES),
+)
+LATEST_VERSION: Final = MIGRATIONS[-1].version
+
+
+def statements_for(migration: Migration, dialect: str) -> list[str]:
+    """The migration's statements with the dialect's type names filled in."""
+    types = DIALECTS[dialect]
+    return [statement.format_map(types) for statement in migration.statements]

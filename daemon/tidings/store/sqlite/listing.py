@@ -1,0 +1,141 @@
+"""List queries for messages and threads: keyset pagination on (date, id), newest first.
+
+Pagination never uses OFFSET: the page token holds the last row's (date, id) and the next
+page starts strictly below it, so rows inserted meanwhile cause neither gaps nor repeats.
+"""
+
+# ruff: noqa: S608 -- only column lists, table names and `?` placeholders are put into
+# the SQL text; every value is a bound parameter.
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from tidings.domain import Message, Thread
+from tidings.store.page_token import decode_page_token, encode_page_token
+from tidings.store.queries import MessageQuery, Page, ThreadQuery
+from tidings.store.sqlite.reads import load_messages
+from tidings.store.sqlite.rows import MESSAGE_COLUMNS, THREAD_COLUMNS, placeholders, thread_from_row
+
+__all__ = ["list_messages", "list_threads"]
+
+
+class _Where:
+    """Collects SQL conditions with their parameters, in order."""
+
+    __slots__ = ("clauses", "params")
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses)
+
+
+def _flag(where: _Where, column: str, wanted: bool | None) -> None:
+    # A literal 0/1, not a parameter, so SQLite can use the partial indexes on `= 1`.
+    if wanted is not None:
+        where.add(f"{column} = {int(wanted)}")
+
+
+def _address_filters(query: MessageQuery | ThreadQuery) -> list[tuple[str | None, tuple[str, ...]]]:
+    return [
+        (None, query.any_email),
+        ("from", query.from_),
+        ("to", query.to),
+        ("cc", query.cc),
+        ("bcc", query.bcc),
+    ]
+
+
+def _address_subquery(
+    grant_id: str, role: str | None, emails: tuple[str, ...]
+) -> tuple[str, list[Any]]:
+    """SELECT the ids of the grant's messages with any of `emails` (in `role`, if given)."""
+    lowered = sorted({email.strip().lower() for email in emails})
+    sql = (
+        "SELECT a.message_id FROM message_addresses a"
+        f" WHERE a.grant_id = ? AND a.email IN ({placeholders(len(lowered))})"
+    )
+    params: list[Any] = [grant_id, *lowered]
+    if role is not None:
+        sql += " AND a.role = ?"
+        params.append(role)
+    return sql, params
+
+
+def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) -> Page[Message]:
+    where = _Where()
+    where.add("m.grant_id = ?", grant_id)
+    if query.subject:
+        where.add("instr(m.subject_search, ?) > 0", query.subject.casefold())
+    for role, emails in _address_filters(query):
+        if emails:
+            subquery, params = _address_subquery(grant_id, role, emails)
+            where.add(f"m.id IN ({subquery})", *params)
+    if query.folder_id is not None:
+        where.add("m.id IN (SELECT message_id FROM locations WHERE folder_id = ?)", query.folder_id)
+    _flag(where, "m.unread", query.unread)
+    _flag(where, "m.starred", query.starred)
+    _flag(where, "m.has_attachments", query.has_attachment)
+    if query.received_before is not None:
+        where.add("m.date < ?", query.received_before)
+    if query.received_after is not None:
+        where.add("m.date > ?", query.received_after)
+    if query.thread_id is not None:
+        where.add("m.thread_id = ?", query.thread_id)
+    if query.page_token is not None:
+        date, last_id = decode_page_token(query.page_token)
+        where.add("(m.date, m.id) < (?, ?)", date, last_id)
+    rows = conn.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {where.sql()}"
+        " ORDER BY m.date DESC, m.id DESC LIMIT ?",
+        [*where.params, query.limit + 1],
+    ).fetchall()
+    more = len(rows) > query.limit
+    messages = load_messages(conn, rows[: query.limit])
+    token = encode_page_token(messages[-1].date, messages[-1].id) if more else None
+    return Page(tuple(messages), token)
+
+
+def list_threads(conn: sqlite3.Connection, grant_id: str, query: ThreadQuery) -> Page[Thread]:
+    where = _Where()
+    where.add("t.grant_id = ?", grant_id)
+    if query.subject:
+        where.add("instr(t.subject_search, ?) > 0", query.subject.casefold())
+    # A thread matches when one of its messages does.
+    in_thread = "t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN ({}))"
+    for role, emails in _address_filters(query):
+        if emails:
+            subquery, params = _address_subquery(grant_id, role, emails)
+            where.add(in_thread.format(subquery), *params)
+    if query.folder_id is not None:
+        where.add(
+            in_thread.format("SELECT message_id FROM locations WHERE folder_id = ?"),
+            query.folder_id,
+        )
+    _flag(where, "t.unread", query.unread)
+    _flag(where, "t.starred", query.starred)
+    _flag(where, "t.has_attachments", query.has_attachment)
+    if query.latest_message_before is not None:
+        where.add("t.latest_message_date < ?", query.latest_message_before)
+    if query.latest_message_after is not None:
+        where.add("t.latest_message_date > ?", query.latest_message_after)
+    if query.page_token is not None:
+        date, last_id = decode_page_token(query.page_token)
+        where.add("(t.latest_message_date, t.id) < (?, ?)", date, last_id)
+    rows = conn.execute(
+        f"SELECT {THREAD_COLUMNS} FROM threads t WHERE {where.sql()}"
+        " ORDER BY t.latest_message_date DESC, t.id DESC LIMIT ?",
+        [*where.params, query.limit + 1],
+    ).fetchall()
+    threads = [thread_from_row(row) for row in rows[: query.limit]]
+    more = len(rows) > query.limit
+    token = encode_page_token(threads[-1].latest_message_date, threads[-1].id) if more else None
+    return Page(tuple(threads), token)

@@ -1,0 +1,194 @@
+"""The write interface: what a function passed to `Store.write` may do.
+
+A `WriteTx` method runs inside one database transaction on the store's writer thread.
+Everything a write function does commits together, with the events it appends, or not at
+all. Methods raise `NotFound` for a missing object and `Conflict` for a broken rule.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from tidings.domain import (
+    Connector,
+    Credentials,
+    Folder,
+    Grant,
+    GrantState,
+    Message,
+    NewEvent,
+    SyncProgress,
+)
+from tidings.store.queries import KEEP, Keep
+
+__all__ = ["WriteTx"]
+
+
+class WriteTx(ABC):
+    # -- connectors -----------------------------------------------------------------------
+    @abstractmethod
+    def connector(self, connector_id: str) -> Connector | None: ...
+
+    @abstractmethod
+    def create_connector(self, connector: Connector) -> None: ...
+
+    @abstractmethod
+    def update_connector(self, connector: Connector) -> None: ...
+
+    @abstractmethod
+    def delete_connector(self, connector_id: str) -> None:
+        """Delete a connector that has no grants left (`Conflict` otherwise)."""
+
+    # -- grants ---------------------------------------------------------------------------
+    @abstractmethod
+    def grant(self, grant_id: str) -> Grant | None: ...
+
+    @abstractmethod
+    def create_grant(self, grant: Grant) -> None: ...
+
+    @abstractmethod
+    def update_grant(self, grant: Grant) -> None: ...
+
+    @abstractmethod
+    def delete_grant(self, grant_id: str) -> None:
+        """Delete a grant with its credentials, folders, messages and threads.
+
+        Its events stay in the log: subscribers still learn what happened.
+        """
+
+    @abstractmethod
+    def set_credentials(self, grant_id: str, credentials: Credentials) -> None:
+        """Store the grant's passwords, encrypted."""
+
+    @abstractmethod
+    def set_grant_state(self, grant_id: str, state: GrantState, reason: str | None) -> None: ...
+
+    @abstractmethod
+    def set_grant_progress(self, grant_id: str, progress: SyncProgress) -> None: ...
+
+    # -- folders --------------------------------------------------------------------------
+    @abstractmethod
+    def folder(self, folder_id: str) -> Folder | None: ...
+
+    @abstractmethod
+    def folders(self, grant_id: str) -> list[Folder]: ...
+
+    @abstractmethod
+    def upsert_folder(self, folder: Folder) -> None:
+        """Create the folder or replace it; a name already used by another folder of the
+        grant is a `Conflict`."""
+
+    @abstractmethod
+    def delete_folder(self, folder_id: str) -> list[str]:
+        """Delete a folder and the locations in it; returns the ids of messages that were
+        in it (they stay; the caller decides what to do with ones left without a folder)."""
+
+    @abstractmethod
+    def set_folder_sync(
+        self,
+        folder_id: str,
+        *,
+        uidvalidity: int | Keep | None = KEEP,
+        uidnext: int | Keep | None = KEEP,
+        highestmodseq: int | Keep | None = KEEP,
+        sync_state: str | Keep = KEEP,
+        total_count: int | Keep = KEEP,
+        unread_count: int | Keep = KEEP,
+        uidvalidity_changes: int | Keep = KEEP,
+        last_uidvalidity_check: float | Keep | None = KEEP,
+    ) -> None: ...
+
+    @abstractmethod
+    def folder_uid_map(self, folder_id: str) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """UID → (message id, flags) for every matched UID in the folder."""
+
+    # -- messages -------------------------------------------------------------------------
+    @abstractmethod
+    def message(self, message_id: str) -> Message | None: ...
+
+    @abstractmethod
+    def insert_message(self, message: Message) -> None:
+        """Store a new message with its locations, attachments and thread assignment.
+
+        (grant, Message-ID, content hash) must be unique (`Conflict` otherwise).
+        """
+
+    @abstractmethod
+    def find_message(
+        self, grant_id: str, message_id_header: str, content_hash: str | None
+    ) -> str | None:
+        """The id of the stored message with this identity.
+
+        With a content hash, both must match: it tells apart different messages that share
+        a Message-ID. Without one, the oldest message with that Message-ID is returned.
+        """
+
+    @abstractmethod
+    def add_location(self, message_id: str, folder_id: str, uid: int) -> None:
+        """Record that the message is `uid` in the folder. A copy left unmatched by
+        `drop_folder_uids` is matched again instead of a second location being added."""
+
+    @abstractmethod
+    def remove_location(self, folder_id: str, uid: int) -> str | None:
+        """Forget a UID (expunged or moved away); returns the message id it pointed to."""
+
+    @abstractmethod
+    def drop_folder_uids(self, folder_id: str) -> int:
+        """Forget every UID of the folder after a UIDVALIDITY change (RFC 3501 §2.3.1.1).
+
+        The messages stay in the folder, unmatched, until `add_location` matches them again
+        by identity; `unmatched_in_folder` lists them and `clear_unmatched` ends the rematch.
+        Returns how many locations became unmatched.
+        """
+
+    @abstractmethod
+    def unmatched_in_folder(self, folder_id: str) -> list[str]: ...
+
+    @abstractmethod
+    def clear_unmatched(self, folder_id: str) -> list[str]:
+        """Drop the folder's still-unmatched locations; returns the affected message ids."""
+
+    @abstractmethod
+    def set_flags(self, message_id: str, flags: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def delete_message(self, message_id: str) -> None: ...
+
+    @abstractmethod
+    def messages_without_location(self, grant_id: str) -> list[str]: ...
+
+    @abstractmethod
+    def purge_messages_before(self, grant_id: str, date: int) -> int:
+        """Delete messages received before `date` (window ageing, so no events)."""
+
+    # -- threads --------------------------------------------------------------------------
+    @abstractmethod
+    def thread_for_references(self, grant_id: str, message_ids: Sequence[str]) -> str | None:
+        """The oldest thread holding a message whose Message-ID is listed, or one that
+        refers to a listed Message-ID (so a reply that arrived first is found too)."""
+
+    @abstractmethod
+    def threads_for_references(self, grant_id: str, message_ids: Sequence[str]) -> list[str]:
+        """Every thread `thread_for_references` could pick, oldest first (to merge them)."""
+
+    @abstractmethod
+    def thread_for_subject(self, grant_id: str, normalized_subject: str, since: int) -> str | None:
+        """The thread of the latest message received since `since` whose normalized subject
+        (`tidings.domain.normalize_subject`) is the one given."""
+
+    @abstractmethod
+    def set_message_thread(self, message_id: str, thread_id: str) -> None: ...
+
+    @abstractmethod
+    def merge_threads(self, into_thread_id: str, thread_ids: Sequence[str]) -> int:
+        """Move every message of `thread_ids` into `into_thread_id`; returns how many."""
+
+    # -- events ---------------------------------------------------------------------------
+    @abstractmethod
+    def append_event(self, event: NewEvent) -> int:
+        """Append to the log in this transaction; returns the event's position."""
+
+    @abstractmethod
+    def purge_events_before(self, time: float) -> int:
+        """Delete the oldest events, up to the last one created before `time`."""
