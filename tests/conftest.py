@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tidings.log import configure_logging
 from tests.support.dovecot import Dovecot, dovecot_available
 
 settings.register_profile(
@@ -19,6 +20,7 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+configure_logging(os.environ.get("TIDINGS_TEST_LOG_LEVEL", "warning"))
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ from tidings.imap import (
     ConnectParams,
     CopyUid,
     Exists,
-    ImapClient,
     Qresync,
     Raw,
     SeqSet,
@@ -31,17 +30,18 @@ pytestmark = pytest.mark.dovecot
 MODES: list[Security] = ["tls", "starttls", "plain"]
 
 
-def connect_params(dovecot: Dovecot, mode: Security, **kw: object) -> ConnectParams:
-    return ConnectParams(
-        host=dovecot.host,
-        port=dovecot.tls_port if mode == "tls" else dovecot.port,
-        security=mode,
-        ssl_context=dovecot.ssl_context(),
-        server_hostname="localhost",
-        allow_plaintext=mode == "plain",
-        timeout=10.0,
-        **kw,  # type: ignore[arg-type]
-    )
+def connect_params(dovecot: Dovecot, mode: Security, **overrides: object) -> ConnectParams:
+    fields: dict[str, object] = {
+        "host": dovecot.host,
+        "port": dovecot.tls_port if mode == "tls" else dovecot.port,
+        "security": mode,
+        "ssl_context": dovecot.ssl_context(),
+        "server_hostname": "localhost",
+        "allow_plaintext": mode == "plain",
+        "timeout": 20.0,
+    }
+    fields.update(overrides)
+    return ConnectParams(**fields)  # type: ignore[arg-type]
 
 
 def message(n: int, subject: str = "hello") -> bytes:
@@ -176,10 +176,6 @@ async def test_idle_sees_an_append_from_another_connection(
                 while Exists(1) not in seen:
                     seen += await pushes.next(5)
         await watcher.noop()
-
-
-async def _login(client: ImapClient, user: tuple[str, str]) -> None:
-    await client.login(*user)
 
 
 async def test_uid_fetch_streams_300_messages(dovecot: Dovecot,

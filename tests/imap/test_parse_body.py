@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.imap.wire import parse_all
 from tidings.imap.errors import LimitExceeded, ProtocolError
 from tidings.imap.limits import Limits
 from tidings.imap.reader import NEED_DATA, ResponseReader
 from tidings.imap.responses import BodyPart, BodyStructure, Fetch, Multipart
+
+from tests.imap.wire import parse_all
 
 
 def structure(data: bytes) -> BodyStructure:
@@ -71,7 +71,7 @@ def test_rfc9051_multipart_example_with_upper_case_types() -> None:
     )
     assert isinstance(top, Multipart)
     assert top.subtype == "mixed"
-    first, second = top.parts
+    _, second = top.parts
     assert isinstance(second, BodyPart)
     assert (second.part, second.type, second.subtype) == ("2", "text", "plain")
     assert second.params == {"charset": "US-ASCII", "name": "cc.diff"}
@@ -126,7 +126,9 @@ def test_extension_data_md5_language_location_and_unknown_extensions() -> None:
 
 def test_lenient_forms_seen_from_servers() -> None:
     # "()" for no parameters, NIL encoding, spaces between parts, text without lines.
-    top = structure(b'(("text" "plain" () NIL NIL NIL 5) ("text" "html" NIL NIL NIL "7BIT" 5) "mixed")')
+    top = structure(
+        b'(("text" "plain" () NIL NIL NIL 5) ("text" "html" NIL NIL NIL "7BIT" 5) "mixed")'
+    )
     assert [(p.params, p.encoding, p.lines) for p in top.walk()] == [
         ({}, "7bit", None),
         ({}, "7bit", None),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-from tests.imap.wire import parse_all
 from tidings.imap.errors import LimitExceeded, ProtocolError
 from tidings.imap.parse_fetch import parse_date_time
 from tidings.imap.responses import Address, Envelope, Fetch
+
+from tests.imap.wire import parse_all
 
 
 def fetch(data: bytes) -> Fetch:
@@ -21,7 +21,7 @@ def fetch(data: bytes) -> Fetch:
 def test_rfc9051_fetch_example_with_envelope() -> None:
     event = fetch(
         b'* 12 FETCH (FLAGS (\\Seen) INTERNALDATE "17-Jul-1996 02:44:25 -0700" '
-        b"RFC822.SIZE 4286 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" "
+        b'RFC822.SIZE 4286 ENVELOPE ("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)" '
         b'"IMAP4rev2 WG mtg summary and minutes" '
         b'(("Terry Gray" NIL "gray" "cac.washington.edu")) '
         b'(("Terry Gray" NIL "gray" "cac.washington.edu")) '
@@ -62,9 +62,9 @@ def test_rfc9051_fetch_example_with_envelope() -> None:
 
 def test_envelope_group_syntax_and_literal_subject() -> None:
     event = fetch(
-        b"* 1 FETCH (ENVELOPE (NIL {12}\r\nSubj\r\nfolded ((NIL NIL \"undisclosed-recipients\" NIL)"
+        b'* 1 FETCH (ENVELOPE (NIL {12}\r\nSubj\r\nfolded ((NIL NIL "undisclosed-recipients" NIL)'
         b'(NIL NIL NIL NIL)) NIL NIL ((NIL NIL "team" NIL) ("A" NIL "a" "x.org") '
-        b'(NIL NIL NIL NIL)) NIL NIL NIL NIL))\r\n'
+        b"(NIL NIL NIL NIL)) NIL NIL NIL NIL))\r\n"
     )
     assert event.envelope is not None
     assert event.envelope.subject == "Subj\r\nfolded"
@@ -87,8 +87,8 @@ def test_gmail_fetch_with_extension_items_and_modseq() -> None:
 def test_section_data_keys_and_literal_kinds() -> None:
     event = fetch(
         b"* 7 FETCH (UID 9 BODY[] {5}\r\nHello BODY[HEADER.FIELDS (From To)] {3}\r\nab\n "
-        b"body[1.2]<0> \"x\" BINARY[2] ~{3}\r\na\x00b BINARY.SIZE[2] 3 BODY[3] NIL "
-        b"RFC822.HEADER {2}\r\nhh RFC822.TEXT \"t\" RFC822 {1}\r\nr)\r\n"
+        b'body[1.2]<0> "x" BINARY[2] ~{3}\r\na\x00b BINARY.SIZE[2] 3 BODY[3] NIL '
+        b'RFC822.HEADER {2}\r\nhh RFC822.TEXT "t" RFC822 {1}\r\nr)\r\n'
     )
     assert event.sections == {
         "BODY[]": b"Hello",

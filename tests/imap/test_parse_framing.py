@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tidings.imap.errors import ConnectionLost, LimitExceeded, ProtocolError
 from tidings.imap.limits import Limits
 from tidings.imap.reader import NEED_DATA, NeedData, ResponseReader
@@ -68,7 +67,7 @@ def test_eof_between_responses() -> None:
     reader.receive_data(b"* BYE logging out\r\n")
     reader.receive_data(b"")
     assert reader.next_event() == Condition("BYE", None, "logging out")
-    with pytest.raises(ConnectionLost, match="closed the connection$"):
+    with pytest.raises(ConnectionLost, match=r"closed the connection$"):
         reader.next_event()
 
 

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
-
-from tests.imap.wire import encode, encode_all
 from tidings.imap.errors import ConnectionLost, LimitExceeded, ProtocolError
 from tidings.imap.limits import Limits
+from tidings.imap.mutf7 import encode_mutf7
 from tidings.imap.reader import NeedData, ResponseReader
 from tidings.imap.responses import (
     Address,
@@ -42,10 +41,12 @@ from tidings.imap.responses import (
     Vanished,
 )
 
+from tests.imap.wire import encode, encode_all
+
 # -- strategies -------------------------------------------------------------------------
 
 _LITERAL_TAIL = re.compile(r"\{\d+\+?\}\Z")
-_PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs"))
+_PRINTABLE = st.characters(exclude_categories=["Cc", "Cs"])
 
 numbers = st.integers(min_value=0, max_value=2**32 - 1)
 nz_numbers = st.integers(min_value=1, max_value=2**32 - 1)
@@ -56,7 +57,7 @@ texts = st.text(_PRINTABLE, max_size=40).filter(
     lambda t: not t.startswith((" ", "[")) and not _LITERAL_TAIL.search(t)
 )
 # String values may hold anything; the serializer switches to a literal when needed.
-strings = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+strings = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
 nstrings = st.none() | strings
 atoms = st.from_regex(r"[A-Z][A-Z0-9=+.-]{0,12}", fullmatch=True)
 flags = st.sampled_from(
@@ -96,14 +97,14 @@ def codes(draw: st.DrawFn) -> ResponseCode:
 optional_codes = st.none() | codes()
 
 
-def _list_entry(attributes: frozenset[str], delimiter: str | None, name: str, lsub: bool) -> ListEntry:
-    from tidings.imap.mutf7 import encode_mutf7
-
+def _list_entry(
+    attributes: frozenset[str], delimiter: str | None, name: str, lsub: bool
+) -> ListEntry:
     shown = "INBOX" if name.upper() == "INBOX" else name
     return ListEntry(attributes, delimiter, shown, encode_mutf7(name), lsub)
 
 
-mailbox_names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+mailbox_names = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=30)
 
 addresses = st.builds(Address, nstrings, nstrings, nstrings, nstrings)
 address_lists = st.lists(addresses, max_size=3).map(tuple)
@@ -156,7 +157,9 @@ def renumber(body: BodyStructure, multi: str = "", single: str = "1") -> BodyStr
     """Section numbers as RFC 9051 §6.4.5 assigns them, computed independently."""
     if isinstance(body, Multipart):
         children = tuple(
-            renumber(child, f"{multi}.{i}" if multi else str(i), f"{multi}.{i}" if multi else str(i))
+            renumber(
+                child, f"{multi}.{i}" if multi else str(i), f"{multi}.{i}" if multi else str(i)
+            )
             for i, child in enumerate(body.parts, 1)
         )
         return dataclasses.replace(body, part=multi, parts=children)
@@ -168,7 +171,9 @@ bodies = st.recursive(leaves(), _containers, max_leaves=6).map(renumber)
 
 aware_datetimes = st.builds(
     lambda naive, minutes: naive.replace(tzinfo=timezone(timedelta(minutes=minutes))),
-    st.datetimes(datetime(1970, 1, 2), datetime(2100, 1, 1)).map(lambda d: d.replace(microsecond=0)),
+    st.datetimes(datetime(1970, 1, 2), datetime(2100, 1, 1)).map(
+        lambda d: d.replace(microsecond=0)
+    ),
     st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
 )  # fmt: skip
 section_keys = st.sampled_from([

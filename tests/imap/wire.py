@@ -15,7 +15,6 @@ from tidings.imap.reader import NeedData, ResponseReader
 from tidings.imap.responses import (
     Address,
     AppendUid,
-    BodyPart,
     BodyStructure,
     Capability,
     Condition,
@@ -279,7 +278,7 @@ def _encode(response: Response, utf8_names: bool) -> bytes:
                     "unseen",
                     "highestmodseq",
                     "size",
-                )  # fmt: skip
+                )
                 if getattr(response, name) is not None
             ]
             return b"* STATUS " + _mailbox(response.mailbox, utf8_names) + b" " + _list(items)

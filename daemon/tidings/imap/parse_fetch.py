@@ -18,6 +18,15 @@ __all__ = ["parse_date_time", "parse_fetch"]
 # field names are atoms).
 _ITEM = re.compile(rb"([A-Za-z0-9][A-Za-z0-9.\-_]*)(?:\[([^\]\r\n]*)\](?:<(\d{1,20})>)?)?")
 
+# The attributes a flag sync fetches for every message, read with one regex match:
+# "UID n", "RFC822.SIZE n", "MODSEQ (n)", "FLAGS (...)". Anything else, or any of
+# these in an unusual shape, takes the general path below.
+_FLAG = rb'(?:\\\*|\\?[^\x00-\x20\x7f(){%*"\\\]]+)'
+_FAST = re.compile(
+    rb"(?i:(UID|RFC822\.SIZE) (\d{1,20})|MODSEQ \((\d{1,20})\)"
+    rb"|FLAGS \(((?:" + _FLAG + rb"(?: " + _FLAG + rb")*)?)\))(?=[ )])"
+)
+
 _MONTHS = {
     name: index + 1
     for index, name in enumerate(
@@ -87,6 +96,17 @@ class _Items:
         self.sections: dict[str, bytes | None] = {}
         self.binary_sizes: dict[str, int] = {}
 
+    def read_fast(self, match: re.Match[bytes]) -> None:
+        if match.group(1) is not None:
+            if match.group(1).upper() == b"UID":
+                self.uid = int(match.group(2))
+            else:
+                self.size = int(match.group(2))
+        elif match.group(3) is not None:
+            self.modseq = int(match.group(3))
+        else:
+            self.flags = tuple(decode_text(flag) for flag in match.group(4).split(b" ") if flag)
+
     def read_section(self, cur: Cursor, name: str, match: re.Match[bytes]) -> None:
         section = decode_text(match.group(2)).upper()
         if name in _SECTION_ITEMS:
@@ -133,6 +153,11 @@ def parse_fetch(cur: Cursor, seq: int) -> Fetch:
     cur.expect(b"(")
     cur.skip_spaces()
     while not cur.accept(b")"):
+        fast = cur.match(_FAST)
+        if fast is not None:
+            items.read_fast(fast)
+            cur.skip_spaces()
+            continue
         match = cur.match(_ITEM)
         if match is None:
             raise cur.error("FETCH item")

@@ -18,7 +18,6 @@ is not text/plain or text/html, or when it is text with a filename.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from email import message_from_bytes, policy
 from email.errors import MessageDefect, MessageError
 from email.message import Message
 
@@ -35,6 +34,7 @@ from tidings.mime.structure import (
     find_part,
     is_multipart,
     leaf_content,
+    parse_structure,
     part_headers,
     raw_payload,
     top_level_parts,
@@ -102,16 +102,24 @@ class _Walker:
             return self.visit_multipart(part)
         return self.visit_leaf(part, force_attachment=force_attachment)
 
+    def visit_root(self, root: Message) -> _Bodies:
+        self.note_defects("message", root)
+        if is_multipart(root):
+            return self.visit_children(root, top_level_parts(root))
+        return self.visit(top_level_parts(root)[0])
+
     def visit_multipart(self, part: NumberedPart) -> _Bodies:
-        subtype = part.entity.get_content_subtype()
-        parts = children(part)
+        return self.visit_children(part.entity, children(part))
+
+    def visit_children(self, entity: Message, parts: list[NumberedPart]) -> _Bodies:
+        subtype = entity.get_content_subtype()
         if subtype == "alternative":
             results = [self.visit(child) for child in parts]
             texts = next((r.texts for r in reversed(results) if r.texts), [])
             htmls = next((r.htmls for r in reversed(results) if r.htmls), [])
             return _Bodies(texts, htmls)
         if subtype == "related" and parts:
-            root = self.related_root(part.entity, parts)
+            root = self.related_root(entity, parts)
             bodies = _Bodies()
             for child in parts:
                 if child is root:
@@ -201,15 +209,13 @@ def parse_message(raw: bytes) -> ParsedMessage:
     headers = parse_headers(header_bytes)
     walker = _Walker()
     try:
-        root = message_from_bytes(raw, policy=policy.compat32)
-        walker.note_defects("message", root)
-        results = [walker.visit(part) for part in top_level_parts(root)]
+        root = parse_structure(raw)
+        bodies = walker.visit_root(root)
     except (RecursionError, MessageError, ValueError, LookupError, UnicodeError) as exc:
         walker.warnings.append(f"message structure unreadable: {type(exc).__name__}")
-        results = []
+        bodies = _Bodies()
     if headers.get_all("content-type") and not headers.get_all("mime-version"):
         walker.warnings.append("no MIME-Version header; read as MIME anyway")
-    bodies = _merge(results)
     text = "\n".join(bodies.texts) if bodies.texts else None
     html = "\n".join(bodies.htmls) if bodies.htmls else None
     attachments = sorted(
@@ -232,7 +238,7 @@ def iter_part_bytes(raw: bytes, part: str) -> bytes:
     :class:`PartNotFound` for a number the message does not have, or a multipart.
     """
     try:
-        root = message_from_bytes(raw, policy=policy.compat32)
+        root = parse_structure(raw)
         entity = find_part(root, part)
     except (RecursionError, MessageError, ValueError, LookupError, UnicodeError) as exc:
         raise PartNotFound(part, f"message structure unreadable: {type(exc).__name__}") from exc

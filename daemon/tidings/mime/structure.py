@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email import policy
 from email.generator import BytesGenerator
 from email.message import Message
+from email.parser import BytesParser
 from io import BytesIO
 
 from tidings.mime.fields import decode_field_bytes
@@ -31,7 +32,9 @@ __all__ = [
     "children",
     "find_part",
     "leaf_content",
+    "parse_structure",
     "part_headers",
+    "raw_payload",
     "top_level_parts",
     "walk_parts",
 ]
@@ -196,13 +199,29 @@ def part_headers(entity: Message) -> PartHeaders:
     )
 
 
+class _RawMessage(Message):
+    """A compat32 message that also hands out its body as the parser stored it.
+
+    ``get_payload()`` re-decodes 8-bit bodies with the declared charset and
+    ``errors="replace"``; the raw form is needed to decode them ourselves.
+    """
+
+    def stored_payload(self) -> object:
+        return vars(self).get("_payload")
+
+
+def parse_structure(raw: bytes) -> Message:
+    """Parse a whole message with the stdlib's tolerant compat32 parser."""
+    return BytesParser(_RawMessage, policy=policy.compat32).parsebytes(raw)
+
+
 def raw_payload(entity: Message) -> bytes:
     """The still transfer-encoded body of a leaf part, byte for byte."""
-    payload = entity.get_payload()
-    if isinstance(payload, str):
-        return payload.encode("utf-8", "surrogateescape")
-    if isinstance(payload, bytes):
-        return payload
+    stored = entity.stored_payload() if isinstance(entity, _RawMessage) else entity.get_payload()
+    if isinstance(stored, str):
+        return stored.encode("utf-8", "surrogateescape")
+    if isinstance(stored, bytes):
+        return stored
     return b""
 
 

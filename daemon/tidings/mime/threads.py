@@ -45,65 +45,62 @@ class ThreadInput:
     date: datetime | None
 
 
-class _Containers:
+@dataclass(slots=True)
+class _Graph:
     """JWZ containers as parallel arrays: the parent index and when that link was made."""
 
-    def __init__(self) -> None:
-        self.by_id: dict[str, int] = {}
-        self.parent: list[int] = []
-        self.link_order: list[int] = []
-        self.own_link: list[bool] = []
-        self.has_message: list[bool] = []
-        self.links_made = 0
-
-    def new(self) -> int:
-        self.parent.append(_NONE)
-        self.link_order.append(0)
-        self.own_link.append(False)
-        self.has_message.append(False)
-        return len(self.parent) - 1
-
-    def get(self, message_id: str) -> int:
-        found = self.by_id.get(message_id)
-        if found is None:
-            found = self.by_id[message_id] = self.new()
-        return found
-
-    def link(self, parent: int, child: int, *, own: bool) -> None:
-        self.parent[child] = parent
-        self.own_link[child] = own
-        self.links_made += 1
-        self.link_order[child] = self.links_made
+    placed: list[int]  # the container of each message
+    parent: list[int]
+    link_order: list[int]
+    has_message: list[bool]
 
 
-def _chain(item: ThreadInput) -> list[str]:
-    """The ancestors a message names, oldest first, without repeats or itself."""
-    ids = list(item.references)
-    if item.in_reply_to and item.in_reply_to[0] not in ids:
-        ids.append(item.in_reply_to[0])
-    return [i for i in dict.fromkeys(ids) if i != item.message_id]
+def _number_containers(items: Sequence[ThreadInput]) -> tuple[list[int], list[list[int]], int]:
+    """A container per distinct id (and per message without one); each message's chain.
 
-
-def _link_all(items: Sequence[ThreadInput], containers: _Containers) -> list[int]:
-    """Step 1; returns the container of each message."""
+    The chain is the ancestors a message names, oldest first, without repeats or itself.
+    """
+    by_id: dict[object, int] = {}
     placed: list[int] = []
-    for item in items:
-        own = containers.get(item.message_id) if item.message_id else containers.new()
-        containers.has_message[own] = True
-        placed.append(own)
-        chain = [containers.get(i) for i in _chain(item)]
-        for parent, child in itertools.pairwise(chain):
-            if containers.parent[child] == _NONE and not containers.own_link[child]:
-                containers.link(parent, child, own=False)
+    chains: list[list[int]] = []
+    for index, item in enumerate(items):
+        own_id = item.message_id
+        # A message without an id gets a container nobody else can name.
+        placed.append(by_id.setdefault(own_id or (index,), len(by_id)))
+        refs = item.references
+        if item.in_reply_to and item.in_reply_to[0] not in refs:
+            refs = (*refs, item.in_reply_to[0])
+        chains.append([by_id.setdefault(i, len(by_id)) for i in dict.fromkeys(refs) if i != own_id])
+    return placed, chains, len(by_id)
+
+
+def _link_all(items: Sequence[ThreadInput]) -> _Graph:
+    """Step 1."""
+    placed, chains, count = _number_containers(items)
+    parent = [_NONE] * count
+    link_order = [0] * count
+    own_link = [False] * count
+    has_message = [False] * count
+    made = 0
+    for own, chain in zip(placed, chains, strict=True):
+        has_message[own] = True
+        for ancestor, child in itertools.pairwise(chain):
+            if parent[child] == _NONE and not own_link[child]:
+                made += 1
+                parent[child] = ancestor
+                link_order[child] = made
         # A second message with the same Message-ID keeps the first one's parent.
-        if chain and not containers.own_link[own]:
-            containers.link(chain[-1], own, own=True)
-    return placed
+        if chain and not own_link[own]:
+            made += 1
+            parent[own] = chain[-1]
+            own_link[own] = True
+            link_order[own] = made
+    return _Graph(placed, parent, link_order, has_message)
 
 
-def _break_cycles(containers: _Containers) -> None:
+def _break_cycles(graph: _Graph) -> None:
     """Step 2: cut the newest link of every cycle in the parent graph."""
-    parent = containers.parent
+    parent = graph.parent
     state = [0] * len(parent)  # 0 unseen, 1 on the current path, 2 done
     for start in range(len(parent)):
         path: list[int] = []
@@ -114,7 +111,7 @@ def _break_cycles(containers: _Containers) -> None:
             node = parent[node]
         if node != _NONE and state[node] == 1:
             cycle = path[path.index(node) :]
-            newest = max(cycle, key=containers.link_order.__getitem__)
+            newest = max(cycle, key=graph.link_order.__getitem__)
             parent[newest] = _NONE
         for visited in path:
             state[visited] = 2
@@ -205,10 +202,10 @@ def build_threads(items: Sequence[ThreadInput]) -> list[tuple[str, ...]]:
     for item in items:
         first_by_key.setdefault(item.key, item)
     unique = list(first_by_key.values())
-    containers = _Containers()
-    placed = _link_all(unique, containers)
-    _break_cycles(containers)
-    root, depth = _roots_and_depths(containers.parent)
+    graph = _link_all(unique)
+    _break_cycles(graph)
+    root, depth = _roots_and_depths(graph.parent)
+    placed = graph.placed
 
     group_of_root: dict[int, int] = {}
     top: list[int] = []  # per group: index of its shallowest message, first seen on ties
@@ -228,7 +225,7 @@ def build_threads(items: Sequence[ThreadInput]) -> list[tuple[str, ...]]:
     for tree_root, group in group_of_root.items():
         item = unique[top[group]]
         subject, prefixed = split_subject(item.subject)
-        parent_missing = not containers.has_message[tree_root]
+        parent_missing = not graph.has_message[tree_root]
         trees.append(
             _Tree(
                 group, subject, prefixed or parent_missing, first_seen[group], _timestamp(item.date)

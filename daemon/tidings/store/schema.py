@@ -99,34 +99,39 @@ _BASE = (
         last_uidvalidity_check {float},
         UNIQUE (grant_id, name)
     )""",
-    # subject_search is the case-folded subject for substring filters; subject_norm is
-    # normalize_subject(subject) for threading; addresses, headers and the lists are JSON.
+    # The columns filters read come first and the bodies live in message_bodies, so a scan
+    # over messages reads short rows. subject_search is the case-folded subject for
+    # substring filters; subject_norm is normalize_subject(subject) for threading;
+    # addresses and the lists are JSON.
     """CREATE TABLE messages (
         id TEXT PRIMARY KEY,
         grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
         thread_id TEXT NOT NULL,
-        message_id_header TEXT NOT NULL,
-        synthetic_id INTEGER NOT NULL,
-        content_hash TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        subject_search TEXT NOT NULL,
-        subject_norm TEXT NOT NULL,
-        addresses TEXT NOT NULL,
         date BIGINT NOT NULL,
-        sent_date BIGINT,
-        flags TEXT NOT NULL,
         unread INTEGER NOT NULL,
         starred INTEGER NOT NULL,
         has_attachments INTEGER NOT NULL,
+        subject_search TEXT NOT NULL,
+        subject_norm TEXT NOT NULL,
+        message_id_header TEXT NOT NULL,
+        synthetic_id INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        flags TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        addresses TEXT NOT NULL,
+        sent_date BIGINT,
         snippet TEXT NOT NULL,
-        text_body TEXT,
-        html_body TEXT,
-        headers TEXT NOT NULL,
         size BIGINT NOT NULL,
         in_reply_to TEXT NOT NULL,
         refs TEXT NOT NULL,
         warnings TEXT NOT NULL,
         UNIQUE (grant_id, message_id_header, content_hash)
+    )""",
+    """CREATE TABLE message_bodies (
+        message_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+        text_body TEXT,
+        html_body TEXT,
+        headers TEXT NOT NULL
     )""",
     "CREATE INDEX messages_by_date ON messages (grant_id, date DESC, id DESC)",
     "CREATE INDEX messages_by_thread ON messages (thread_id, date, id)",

@@ -50,7 +50,7 @@ class Message(_message.Message):
     RAW_MIME_FIELD_NUMBER: _builtins.int
     SYNTHETIC_ID_FIELD_NUMBER: _builtins.int
     MESSAGE_ID_HEADER_FIELD_NUMBER: _builtins.int
-    BODY_DECODING_REPLACED_FIELD_NUMBER: _builtins.int
+    DECODING_WARNINGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, stable across folder moves, flag changes and UIDVALIDITY resets."""
     grant_id: _builtins.str
@@ -79,8 +79,6 @@ class Message(_message.Message):
     """
     message_id_header: _builtins.str
     """The Message-ID header, without angle brackets (synthesized ones included)."""
-    body_decoding_replaced: _builtins.bool
-    """True when the body could not be decoded cleanly and bytes were replaced."""
     @_builtins.property
     def from_(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.EmailAddress]:
         """From addresses."""
@@ -113,6 +111,12 @@ class Message(_message.Message):
     def headers(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Header]:
         """All header fields; only with GetMessageRequest.include_headers."""
 
+    @_builtins.property
+    def decoding_warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Problems met while decoding, e.g. undecodable bytes that were replaced
+        (never dropped); empty when the message decoded cleanly.
+        """
+
     def __init__(
         self,
         *,
@@ -136,11 +140,11 @@ class Message(_message.Message):
         raw_mime: _builtins.bytes | None = ...,
         synthetic_id: _builtins.bool = ...,
         message_id_header: _builtins.str = ...,
-        body_decoding_replaced: _builtins.bool = ...,
+        decoding_warnings: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_raw_mime", b"_raw_mime", "raw_mime", b"raw_mime"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_raw_mime", b"_raw_mime", "attachments", b"attachments", "bcc", b"bcc", "body", b"body", "body_decoding_replaced", b"body_decoding_replaced", "cc", b"cc", "date", b"date", "folders", b"folders", "from_", b"from_", "grant_id", b"grant_id", "headers", b"headers", "id", b"id", "message_id_header", b"message_id_header", "raw_mime", b"raw_mime", "reply_to", b"reply_to", "snippet", b"snippet", "starred", b"starred", "subject", b"subject", "synthetic_id", b"synthetic_id", "thread_id", b"thread_id", "to", b"to", "unread", b"unread"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_raw_mime", b"_raw_mime", "attachments", b"attachments", "bcc", b"bcc", "body", b"body", "cc", b"cc", "date", b"date", "decoding_warnings", b"decoding_warnings", "folders", b"folders", "from_", b"from_", "grant_id", b"grant_id", "headers", b"headers", "id", b"id", "message_id_header", b"message_id_header", "raw_mime", b"raw_mime", "reply_to", b"reply_to", "snippet", b"snippet", "starred", b"starred", "subject", b"subject", "synthetic_id", b"synthetic_id", "thread_id", b"thread_id", "to", b"to", "unread", b"unread"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__raw_mime: _TypeAlias = _typing.Literal["raw_mime"]  # noqa: Y015
     _WhichOneofArgType__raw_mime: _TypeAlias = _typing.Literal["_raw_mime", b"_raw_mime"]  # noqa: Y015

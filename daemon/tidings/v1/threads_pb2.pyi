@@ -63,12 +63,12 @@ class Thread(_message.Message):
     earliest_message_date: _builtins.int
     """Unix seconds of the oldest message."""
     latest_message_received_date: _builtins.int
-    """Unix seconds of the latest message received from someone else; unset
-    when there is none.
+    """Unix seconds when the server received the thread's latest message
+    (its INTERNALDATE).
     """
     latest_message_sent_date: _builtins.int
-    """Unix seconds of the latest message sent by the grant; unset when there
-    is none.
+    """Unix seconds of the latest message of the thread in the Sent folder;
+    unset when the grant sent none.
     """
     @_builtins.property
     def participants(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.EmailAddress]:

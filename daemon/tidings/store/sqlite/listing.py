@@ -16,7 +16,13 @@ from tidings.domain import Message, Thread
 from tidings.store.page_token import decode_page_token, encode_page_token
 from tidings.store.queries import MessageQuery, Page, ThreadQuery
 from tidings.store.sqlite.reads import load_messages
-from tidings.store.sqlite.rows import MESSAGE_COLUMNS, THREAD_COLUMNS, placeholders, thread_from_row
+from tidings.store.sqlite.rows import (
+    MESSAGE_COLUMNS,
+    MESSAGE_SOURCE,
+    THREAD_COLUMNS,
+    placeholders,
+    thread_from_row,
+)
 
 __all__ = ["list_messages", "list_threads"]
 
@@ -79,8 +85,6 @@ def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) 
         if emails:
             subquery, params = _address_subquery(grant_id, role, emails)
             where.add(f"m.id IN ({subquery})", *params)
-    if query.folder_id is not None:
-        where.add("m.id IN (SELECT message_id FROM locations WHERE folder_id = ?)", query.folder_id)
     _flag(where, "m.unread", query.unread)
     _flag(where, "m.starred", query.starred)
     _flag(where, "m.has_attachments", query.has_attachment)
@@ -90,16 +94,37 @@ def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) 
         where.add("m.date > ?", query.received_after)
     if query.thread_id is not None:
         where.add("m.thread_id = ?", query.thread_id)
-    if query.page_token is not None:
-        date, last_id = decode_page_token(query.page_token)
-        where.add("(m.date, m.id) < (?, ?)", date, last_id)
+    after = decode_page_token(query.page_token) if query.page_token is not None else None
+    # First the page's ids, reading only index entries and the leading columns of each
+    # row; then the whole rows (bodies included) for just those ids.
+    if query.folder_id is None:
+        if after is not None:
+            where.add("(m.date, m.id) < (?, ?)", *after)
+        sql = (
+            f"SELECT m.id FROM messages m WHERE {where.sql()}"
+            " ORDER BY m.date DESC, m.id DESC LIMIT ?"
+        )
+        params = [*where.params, query.limit + 1]
+    else:
+        # Walk the folder's (date, message) index in order; CROSS JOIN keeps SQLite from
+        # reordering the loops. DISTINCT: two copies of one message in a folder are one row.
+        if after is not None:
+            where.add("(l.date, l.message_id) < (?, ?)", *after)
+        sql = (
+            "SELECT DISTINCT l.date, l.message_id FROM locations l"
+            f" CROSS JOIN messages m ON m.id = l.message_id WHERE l.folder_id = ? AND {where.sql()}"
+            " ORDER BY l.date DESC, l.message_id DESC LIMIT ?"
+        )
+        params = [query.folder_id, *where.params, query.limit + 1]
+    ids = [row[-1] for row in conn.execute(sql, params)]
+    more = len(ids) > query.limit
+    ids = ids[: query.limit]
     rows = conn.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {where.sql()}"
-        " ORDER BY m.date DESC, m.id DESC LIMIT ?",
-        [*where.params, query.limit + 1],
+        f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_SOURCE} WHERE m.id IN ({placeholders(len(ids))})",
+        ids,
     ).fetchall()
-    more = len(rows) > query.limit
-    messages = load_messages(conn, rows[: query.limit])
+    by_id = {row[0]: row for row in rows}
+    messages = load_messages(conn, [by_id[message_id] for message_id in ids])
     token = encode_page_token(messages[-1].date, messages[-1].id) if more else None
     return Page(tuple(messages), token)
 

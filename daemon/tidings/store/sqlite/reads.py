@@ -29,6 +29,7 @@ from tidings.store.sqlite.rows import (
     FOLDER_COLUMNS,
     GRANT_COLUMNS,
     MESSAGE_COLUMNS,
+    MESSAGE_SOURCE,
     THREAD_COLUMNS,
     FlagDecoder,
     attachment_from_row,
@@ -153,7 +154,7 @@ def load_messages(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> li
 
 def get_message(conn: sqlite3.Connection, message_id: str) -> Message | None:
     row = conn.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?", (message_id,)
+        f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_SOURCE} WHERE m.id = ?", (message_id,)
     ).fetchone()
     return load_messages(conn, [row])[0] if row else None
 

@@ -33,6 +33,7 @@ __all__ = [
     "FOLDER_COLUMNS",
     "GRANT_COLUMNS",
     "MESSAGE_COLUMNS",
+    "MESSAGE_SOURCE",
     "MESSAGE_TABLE_COLUMNS",
     "THREAD_COLUMNS",
     "FlagDecoder",
@@ -41,6 +42,7 @@ __all__ = [
     "addresses_to_json",
     "attachment_from_row",
     "attachment_params",
+    "body_params",
     "connector_from_row",
     "connector_params",
     "dumps",
@@ -223,30 +225,35 @@ def _message_roles(m: Message) -> dict[str, tuple[EmailAddress, ...]]:
     return {"from": m.from_, "to": m.to, "cc": m.cc, "bcc": m.bcc, "reply_to": m.reply_to}
 
 
+# Reading a message joins its body: FROM MESSAGE_SOURCE SELECT MESSAGE_COLUMNS.
+MESSAGE_SOURCE: Final = "messages m JOIN message_bodies b ON b.message_id = m.id"
 MESSAGE_COLUMNS: Final = (
     "m.id, m.grant_id, m.thread_id, m.message_id_header, m.synthetic_id, m.content_hash,"
-    " m.subject, m.addresses, m.date, m.sent_date, m.flags, m.snippet, m.text_body,"
-    " m.html_body, m.headers, m.size, m.in_reply_to, m.refs, m.warnings"
+    " m.subject, m.addresses, m.date, m.sent_date, m.flags, m.snippet, b.text_body,"
+    " b.html_body, b.headers, m.size, m.in_reply_to, m.refs, m.warnings"
 )
 
-
 MESSAGE_TABLE_COLUMNS: Final = (
-    "id, grant_id, thread_id, message_id_header, synthetic_id, content_hash, subject,"
-    " subject_search, subject_norm, addresses, date, sent_date, flags, unread, starred,"
-    " has_attachments, snippet, text_body, html_body, headers, size, in_reply_to, refs, warnings"
+    "id, grant_id, thread_id, date, unread, starred, has_attachments, subject_search,"
+    " subject_norm, message_id_header, synthetic_id, content_hash, flags, subject, addresses,"
+    " sent_date, snippet, size, in_reply_to, refs, warnings"
 )
 
 
 def message_params(m: Message) -> tuple[Any, ...]:
     """Values for MESSAGE_TABLE_COLUMNS."""
     return (
-        m.id, m.grant_id, m.thread_id, m.message_id_header, int(m.synthetic_id),
-        m.content_hash, m.subject, m.subject.casefold(), normalize_subject(m.subject),
-        addresses_to_json(_message_roles(m)), m.date, m.sent_date, encode_flags(m.flags),
-        int(m.unread), int(m.starred), int(m.has_attachments), m.snippet, m.text_body,
-        m.html_body, dumps([list(h) for h in m.headers]), m.size, dumps(list(m.in_reply_to)),
-        dumps(list(m.references)), dumps(list(m.warnings)),
+        m.id, m.grant_id, m.thread_id, m.date, int(m.unread), int(m.starred),
+        int(m.has_attachments), m.subject.casefold(), normalize_subject(m.subject),
+        m.message_id_header, int(m.synthetic_id), m.content_hash, encode_flags(m.flags),
+        m.subject, addresses_to_json(_message_roles(m)), m.sent_date, m.snippet, m.size,
+        dumps(list(m.in_reply_to)), dumps(list(m.references)), dumps(list(m.warnings)),
     )  # fmt: skip
+
+
+def body_params(m: Message) -> tuple[Any, ...]:
+    """Values for message_bodies (message_id, text_body, html_body, headers)."""
+    return (m.id, m.text_body, m.html_body, dumps([list(h) for h in m.headers]))
 
 
 def address_rows(m: Message) -> set[tuple[str, str, str, str]]:

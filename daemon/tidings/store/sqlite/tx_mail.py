@@ -14,6 +14,7 @@ from tidings.store.sqlite.rows import (
     MESSAGE_TABLE_COLUMNS,
     address_rows,
     attachment_params,
+    body_params,
     encode_flags,
     message_params,
     placeholders,
@@ -31,8 +32,13 @@ class MailTx(TxBase):
     def insert_message(self, message: Message) -> None:
         self._require("grants", "grant", message.grant_id)
         self._exec(
-            f"INSERT INTO messages ({MESSAGE_TABLE_COLUMNS}) VALUES ({placeholders(24)})",
+            f"INSERT INTO messages ({MESSAGE_TABLE_COLUMNS}) VALUES ({placeholders(21)})",
             message_params(message),
+        )
+        self._exec(
+            "INSERT INTO message_bodies (message_id, text_body, html_body, headers)"
+            " VALUES (?, ?, ?, ?)",
+            body_params(message),
         )
         self._exec_many(
             "INSERT INTO message_addresses (message_id, grant_id, role, email) VALUES (?, ?, ?, ?)",

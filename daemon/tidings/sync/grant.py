@@ -1,0 +1,289 @@
+"""One grant's task tree: initial sync, then IDLE on INBOX and Sent, a poller for the
+other folders, the UIDVALIDITY checker and the retention sweeper (DESIGN.md, Concurrency).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from typing import NoReturn
+
+import trio
+
+from tidings.domain import (
+    EventType,
+    Folder,
+    FolderRole,
+    GrantState,
+    NewEvent,
+    SyncProgress,
+)
+from tidings.imap import Exists, Expunge, Fetch, ImapClient, Raw, Recent, Vanished, search_date
+from tidings.log import get_logger
+from tidings.store import WriteTx
+from tidings.sync import apply
+from tidings.sync.folder_sync import (
+    FolderSyncResult,
+    ProgressHook,
+    sync_folder,
+    window_start,
+)
+from tidings.sync.folders import discover_folders
+from tidings.sync.link import GrantLink
+
+__all__ = ["FlappingUidValidity", "GrantRunner"]
+
+log = get_logger("tidings.sync")
+
+IDLE_ROLES = (FolderRole.INBOX, FolderRole.SENT)
+_PUSHES = (Exists, Expunge, Fetch, Vanished, Recent)
+# A folder whose UIDVALIDITY changed on at least this many of its last sessions (and on
+# most of them) belongs to a misconfigured server.
+FLAP_WINDOW = 6
+FLAP_CHANGES = 3
+
+
+class FlappingUidValidity(Exception):
+    def __init__(self, folder: str) -> None:
+        super().__init__(f"UIDVALIDITY of {folder!r} changes on most sessions: the server "
+                         "cannot keep stable UIDs; serving stored mail, rechecking slowly")
+        self.folder = folder
+
+
+def _order(folders: Sequence[Folder]) -> list[Folder]:
+    rank = {FolderRole.INBOX: 0, FolderRole.SENT: 1}
+    return sorted(folders, key=lambda f: (rank.get(f.role, 2), f.name))
+
+
+class GrantRunner:
+    def __init__(self, link: GrantLink) -> None:
+        self.link = link
+        self._locks: defaultdict[str, trio.Lock] = defaultdict(trio.Lock)
+        self._orphans: dict[str, float] = {}
+        self._kick = trio.Event()
+        self._history: defaultdict[str, deque[bool]] = defaultdict(
+            lambda: deque(maxlen=FLAP_WINDOW))
+        self.has_idle = False
+        self.has_condstore = False
+
+    # -- shared helpers ---------------------------------------------------------------------
+    async def _sync(self, client: ImapClient, folder: Folder,
+                    progress: ProgressHook | None = None) -> FolderSyncResult:
+        async with self._locks[folder.id]:
+            fresh = await self.link.store.get_folder(folder.id)
+            result = await sync_folder(self.link, client, fresh, progress=progress)
+        self._note_uidvalidity(fresh, result.uidvalidity_changed)
+        if result.orphans:
+            now = trio.current_time()
+            for message_id in result.orphans:
+                self._orphans.setdefault(message_id, now)
+            self._kick.set()  # the other half of a move may be in another folder
+        return result
+
+    def _note_uidvalidity(self, folder: Folder, changed: bool) -> None:
+        history = self._history[folder.id]
+        history.append(changed)
+        flips = sum(history)
+        if flips >= FLAP_CHANGES and flips * 2 > len(history):
+            raise FlappingUidValidity(folder.name)
+
+    async def _set_state(self, state: GrantState, reason: str | None) -> None:
+        await self.link.store.write(functools.partial(
+            apply.record_grant_state, grant_id=self.link.grant_id, state=state, reason=reason))
+
+    # -- the tree -----------------------------------------------------------------------------
+    async def run(self) -> NoReturn:
+        await self.initial_sync()
+        async with trio.open_nursery() as nursery:
+            if self.has_idle:
+                for role in IDLE_ROLES:
+                    nursery.start_soon(self.idle_loop, role)
+            nursery.start_soon(self.poll_loop)
+            nursery.start_soon(self.uidvalidity_loop)
+            nursery.start_soon(self.retention_loop)
+        raise AssertionError("grant tasks never return")  # pragma: no cover
+
+    async def initial_sync(self) -> None:
+        link = self.link
+        grant = await link.store.get_grant(link.grant_id)
+        async with link.connect("initial") as client:
+            self.has_idle = client.has("IDLE")
+            self.has_condstore = client.has("CONDSTORE")
+            before = {f.id: f.sync_state for f in await link.store.list_folders(grant.id)}
+            completed = bool(before) and grant.state != GrantState.SYNCING and all(
+                s == "live" for s in before.values())
+            folders, orphans = await discover_folders(link, client, emit=completed)
+            self._add_orphans(orphans)
+            pending = _order([f for f in folders if f.sync_state != "live"])
+            if grant.state in (GrantState.INVALID, GrantState.DEGRADED):
+                await self._set_state(GrantState.SYNCING if pending else GrantState.VALID, None)
+            if not pending and completed:
+                return
+            since = window_start(grant.sync_window_days).date()
+            total = 0
+            for folder in pending:  # the total first, so progress means something
+                await client.select(folder.name, readonly=True)
+                total += len(await client.uid_search(Raw("SINCE"), search_date(since)))
+            done_folders = len(folders) - len(pending)
+            done = 0
+
+            async def record() -> None:
+                await link.store.write(functools.partial(
+                    _record_progress, grant_id=grant.id, progress=SyncProgress(
+                        folders_done=done_folders, folders_total=len(folders),
+                        messages_done=min(done, total), messages_total=total)))
+
+            async def step(count: int) -> None:
+                nonlocal done
+                done += count
+                await record()
+
+            await record()
+            for folder in pending:
+                await self._sync(client, folder, progress=step)
+                done_folders += 1
+                await record()
+        await self._complete(SyncProgress(folders_done=len(folders), folders_total=len(folders),
+                                          messages_done=total, messages_total=total))
+
+    async def _complete(self, progress: SyncProgress) -> None:
+        link = self.link
+
+        def write(tx: WriteTx) -> None:
+            tx.set_grant_progress(link.grant_id, progress)
+            tx.set_grant_state(link.grant_id, GrantState.VALID, None)
+            tx.append_event(NewEvent(
+                grant_id=link.grant_id, type=EventType.GRANT_IMAP_SYNC_COMPLETED,
+                object_id=link.grant_id,
+                payload={"id": link.grant_id, "folders": progress.folders_total,
+                         "messages": progress.messages_total}))
+
+        await link.store.write(write)
+        log.info("grant.sync_completed", grant=link.grant_id,
+                 messages=progress.messages_total, folders=progress.folders_total)
+
+    def _add_orphans(self, orphans: Sequence[str]) -> None:
+        now = trio.current_time()
+        for message_id in orphans:
+            self._orphans.setdefault(message_id, now)
+        if orphans:
+            self._kick.set()
+
+    async def _folder_with_role(self, role: FolderRole) -> Folder | None:
+        for folder in await self.link.store.list_folders(self.link.grant_id):
+            if folder.role == role:
+                return folder
+        return None
+
+    async def idle_loop(self, role: FolderRole) -> None:
+        """Hold one connection in IDLE on the folder with ``role``; sync on every push,
+        re-issue IDLE at the preset's interval (RFC 2177 §3: before 29 minutes)."""
+        link = self.link
+        folder = await self._folder_with_role(role)
+        if folder is None:
+            return  # no such folder: the poller covers the rest
+        async with link.connect(f"idle:{role}") as client:
+            while True:
+                await self._sync(client, folder)
+                async with client.idle(max_idle=link.preset.idle_interval) as pushes:
+                    while not pushes.expired and not pushes.ended_by_server:
+                        got = await pushes.next(timeout=link.preset.idle_interval)
+                        if any(isinstance(r, _PUSHES) for r in got):
+                            break
+                client.drain_unsolicited()
+
+    async def poll_loop(self) -> NoReturn:
+        """Every poll interval (or at once when kicked): LIST for folder changes, STATUS
+        each folder, sync those that changed; then reap orphans that no folder claimed."""
+        link = self.link
+        while True:
+            started = trio.current_time()
+            self._kick = trio.Event()
+            async with link.connect("poll") as client:
+                folders, orphans = await discover_folders(link, client, emit=True)
+                self._add_orphans(orphans)
+                for folder in folders:
+                    if await self._changed(client, folder):
+                        await self._sync(client, folder)
+            await self._reap(started)
+            with trio.move_on_after(link.settings.poll_interval):
+                await self._kick.wait()
+
+    async def _changed(self, client: ImapClient, folder: Folder) -> bool:
+        if folder.sync_state != "live" or not self.has_condstore:
+            return True  # without CONDSTORE, flag changes only show by comparing FLAGS
+        status = await client.status(folder.name)
+        return (status.uidvalidity != folder.uidvalidity or status.uidnext != folder.uidnext
+                or status.highestmodseq != folder.highestmodseq
+                or status.messages != folder.total_count)
+
+    async def _reap(self, started: float) -> None:
+        due = [m for m, at in self._orphans.items() if at < started]
+        if not due:
+            return
+        deleted = await self.link.store.write(functools.partial(
+            apply.reap_orphans, grant_id=self.link.grant_id, candidates=due))
+        for message_id in due:
+            self._orphans.pop(message_id, None)
+        if deleted:
+            log.info("messages.deleted", grant=self.link.grant_id, count=len(deleted))
+
+    async def uidvalidity_loop(self) -> NoReturn:
+        """Every check interval: STATUS UIDVALIDITY of every folder; a change is synced
+        (which drops the UID map and rematches by identity)."""
+        link = self.link
+        while True:
+            await trio.sleep(link.settings.uidvalidity_check_interval)
+            async with link.connect("uidvalidity") as client:
+                for folder in await link.store.list_folders(link.grant_id):
+                    status = await client.status(folder.name, "UIDVALIDITY")
+                    changed = status.uidvalidity != folder.uidvalidity
+                    if changed:
+                        await self._sync(client, folder)
+                    else:
+                        self._note_uidvalidity(folder, False)
+                    await link.store.write(functools.partial(
+                        _checked, folder_id=folder.id, at=time.time()))
+
+    async def retention_loop(self) -> NoReturn:
+        """Purge mail that aged out of the window: no events (it did not change)."""
+        link = self.link
+        while True:
+            cutoff = int(window_start(link.grant.sync_window_days).timestamp())
+            purged = await link.store.write(functools.partial(
+                _purge, grant_id=link.grant_id, before=cutoff))
+            if purged:
+                log.info("messages.aged_out", grant=link.grant_id, count=purged)
+            await trio.sleep(link.settings.retention_sweep_interval)
+
+    async def recheck_until_stable(self) -> None:
+        """After UIDVALIDITY flapping: check slowly until two sessions in a row agree."""
+        link = self.link
+        interval = link.settings.uidvalidity_check_interval * 6
+        last: dict[str, int | None] = {}
+        while True:
+            await trio.sleep(interval)
+            seen: dict[str, int | None] = {}
+            async with link.connect("uidvalidity-recheck") as client:
+                for folder in await link.store.list_folders(link.grant_id):
+                    seen[folder.name] = (await client.status(folder.name, "UIDVALIDITY")
+                                         ).uidvalidity
+            if seen == last:
+                self._history.clear()
+                return
+            last = seen
+
+
+def _record_progress(tx: WriteTx, *, grant_id: str, progress: SyncProgress) -> None:
+    tx.set_grant_progress(grant_id, progress)
+
+
+def _checked(tx: WriteTx, *, folder_id: str, at: float) -> None:
+    if tx.folder(folder_id) is not None:
+        tx.set_folder_sync(folder_id, last_uidvalidity_check=at)
+
+
+def _purge(tx: WriteTx, *, grant_id: str, before: int) -> int:
+    return tx.purge_messages_before(grant_id, before)

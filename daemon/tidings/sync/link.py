@@ -1,0 +1,88 @@
+"""What every task of one grant shares: its settings, its credentials, and the
+connection limiter that keeps us under the provider's per-account cap."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import trio
+
+from tidings.domain import Credentials, Grant
+from tidings.imap import ConnectParams, ImapClient, open_imap
+from tidings.log import get_logger
+from tidings.store import Store
+from tidings.sync.presets import ProviderPreset, preset_for
+
+__all__ = ["ConnectionStats", "GrantLink", "SyncSettings"]
+
+log = get_logger("tidings.sync")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSettings:
+    """Timings and sizes for the sync engine (from the daemon config and connector)."""
+
+    poll_interval: float = 60.0
+    uidvalidity_check_interval: float = 300.0
+    retention_sweep_interval: float = 3600.0
+    fetch_batch: int = 250
+    max_backoff: float = 300.0
+    min_backoff: float = 1.0
+    strict_message_id: bool = False
+    imap_timeout: float = 60.0
+
+
+@dataclass
+class ConnectionStats:
+    """Process-wide counters (exported on /metrics)."""
+
+    open: int = 0
+    opened_total: int = 0
+
+
+@dataclass
+class GrantLink:
+    grant: Grant
+    credentials: Credentials
+    store: Store
+    settings: SyncSettings
+    stats: ConnectionStats
+    ssl_context_factory: Callable[[], ssl.SSLContext | None] = lambda: None
+    preset: ProviderPreset = field(init=False)
+    limiter: trio.CapacityLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.preset = preset_for(self.grant.provider_type)
+        self.limiter = trio.CapacityLimiter(self.preset.max_connections)
+
+    @property
+    def grant_id(self) -> str:
+        return self.grant.id
+
+    def connect_params(self) -> ConnectParams:
+        endpoint = self.grant.imap
+        return ConnectParams(
+            host=endpoint.host,
+            port=endpoint.port,
+            security=endpoint.security.value,
+            ssl_context=self.ssl_context_factory(),
+            allow_plaintext=self.grant.allow_plaintext,
+            timeout=self.settings.imap_timeout,
+        )
+
+    @asynccontextmanager
+    async def connect(self, purpose: str) -> AsyncIterator[ImapClient]:
+        """A logged-in connection, counted against the provider's cap; logged out and
+        closed when the block ends."""
+        async with self.limiter, open_imap(self.connect_params()) as client:
+            self.stats.open += 1
+            self.stats.opened_total += 1
+            try:
+                await client.login(self.grant.imap_username, self.credentials.imap_password)
+                log.debug("imap.connected", grant=self.grant_id, purpose=purpose)
+                yield client
+            finally:
+                self.stats.open -= 1

@@ -1,0 +1,142 @@
+"""The grant supervisor: one child task tree per grant, restarted with capped
+exponential backoff and jitter; one grant's failure never disturbs another."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import random
+import ssl
+from collections.abc import Callable
+from dataclasses import replace
+from typing import NoReturn
+
+import trio
+
+from tidings.domain import EventType, GrantState
+from tidings.imap import AuthError, ImapError
+from tidings.log import get_logger
+from tidings.store import NotFound, Store
+from tidings.sync.apply import record_grant_state
+from tidings.sync.grant import FlappingUidValidity, GrantRunner
+from tidings.sync.link import ConnectionStats, GrantLink, SyncSettings
+
+__all__ = ["Supervisor", "backoff_delay"]
+
+log = get_logger("tidings.sync")
+
+
+def backoff_delay(attempt: int, minimum: float, maximum: float) -> float:
+    """Full-jitter exponential backoff: uniform in [min, min(max, min·2^attempt)]."""
+    ceiling = min(maximum, minimum * (2 ** min(attempt, 30)))
+    return random.uniform(minimum, max(minimum, ceiling))
+
+
+class Supervisor:
+    def __init__(self, store: Store, settings: SyncSettings | None = None, *,
+                 ssl_context_factory: Callable[[], ssl.SSLContext | None] = lambda: None
+                 ) -> None:
+        self.store = store
+        self.settings = settings or SyncSettings()
+        self.ssl_context_factory = ssl_context_factory
+        self.stats = ConnectionStats()
+        self._scopes: dict[str, trio.CancelScope] = {}
+        self._nursery: trio.Nursery | None = None
+
+    @property
+    def running(self) -> frozenset[str]:
+        return frozenset(self._scopes)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                  ) -> NoReturn:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for grant in await self.store.list_grants():
+                self.start_grant(grant.id)
+            task_status.started()
+            await trio.sleep_forever()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def start_grant(self, grant_id: str) -> None:
+        """Start (or restart, e.g. after new credentials) the grant's task tree."""
+        if self._nursery is None:
+            raise RuntimeError("the supervisor is not running")
+        self.stop_grant(grant_id)
+        scope = trio.CancelScope()
+        self._scopes[grant_id] = scope
+        self._nursery.start_soon(self._supervise, grant_id, scope)
+
+    def stop_grant(self, grant_id: str) -> None:
+        scope = self._scopes.pop(grant_id, None)
+        if scope is not None:
+            scope.cancel()
+
+    async def _supervise(self, grant_id: str, scope: trio.CancelScope) -> None:
+        with scope:
+            attempt = 0
+            while True:
+                try:
+                    await self._run_once(grant_id)
+                except NotFound:
+                    log.info("grant.gone", grant=grant_id)
+                    break
+                except AuthError as exc:
+                    await self._record(grant_id, GrantState.INVALID, exc.text or str(exc),
+                                       EventType.GRANT_EXPIRED)
+                    log.warning("grant.auth_failed", grant=grant_id, reason=exc.text)
+                    break  # until new credentials restart it
+                except FlappingUidValidity as exc:
+                    await self._record(grant_id, GrantState.DEGRADED, str(exc),
+                                       EventType.GRANT_UPDATED)
+                    log.warning("grant.uidvalidity_flapping", grant=grant_id, folder=exc.folder)
+                    await self._recheck(grant_id)
+                    attempt = 0
+                    continue
+                except (ImapError, OSError, trio.TooSlowError) as exc:
+                    reason = f"{type(exc).__name__}: {exc}"
+                    await self._record(grant_id, GrantState.DEGRADED, reason,
+                                       EventType.GRANT_UPDATED)
+                    log.warning("grant.failed", grant=grant_id, error=reason, attempt=attempt)
+                except Exception as exc:
+                    # A bug must not take other grants down: log it, back off, retry.
+                    log.exception("grant.crashed", grant=grant_id, error=repr(exc))
+                    await self._record(grant_id, GrantState.DEGRADED,
+                                       f"internal error: {type(exc).__name__}",
+                                       EventType.GRANT_UPDATED)
+                await trio.sleep(backoff_delay(attempt, self.settings.min_backoff,
+                                               self.settings.max_backoff))
+                attempt += 1
+        if self._scopes.get(grant_id) is scope:
+            del self._scopes[grant_id]
+
+    async def _link(self, grant_id: str) -> GrantLink:
+        grant = await self.store.get_grant(grant_id)
+        credentials = await self.store.get_credentials(grant_id)
+        connector = await self.store.get_connector(grant.connector_id)
+        settings = self.settings
+        if connector.settings.strict_message_id != settings.strict_message_id or \
+                connector.settings.poll_interval != settings.poll_interval:
+            settings = replace(settings, strict_message_id=connector.settings.strict_message_id,
+                               poll_interval=connector.settings.poll_interval)
+        return GrantLink(grant=grant, credentials=credentials, store=self.store,
+                         settings=settings, stats=self.stats,
+                         ssl_context_factory=self.ssl_context_factory)
+
+    async def _run_once(self, grant_id: str) -> None:
+        runner = GrantRunner(await self._link(grant_id))
+        await runner.run()
+
+    async def _recheck(self, grant_id: str) -> None:
+        runner = GrantRunner(await self._link(grant_id))
+        while True:
+            try:
+                await runner.recheck_until_stable()
+                return
+            except (ImapError, OSError) as exc:
+                log.warning("grant.recheck_failed", grant=grant_id, error=str(exc))
+
+    async def _record(self, grant_id: str, state: GrantState, reason: str | None,
+                      kind: EventType) -> None:
+        with contextlib.suppress(NotFound):
+            await self.store.write(functools.partial(
+                record_grant_state, grant_id=grant_id, state=state, reason=reason, kind=kind))
