@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
 import grpc
 import pytest
 import structlog.testing
@@ -50,11 +54,25 @@ async def test_malformed_authorization_is_treated_as_missing(served: Served, val
     assert "missing API key" in error.details()
 
 
-async def test_wrong_key_is_unauthenticated_and_never_logged(served: Served) -> None:
+@pytest.fixture
+def every_log_event() -> Iterator[list[MutableMapping[str, Any]]]:
+    """All structlog events, whatever level the test run logs at."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            yield logs
+    finally:
+        structlog.configure(**saved)
+
+
+async def test_wrong_key_is_unauthenticated_and_never_logged(
+    served: Served, every_log_event: list[MutableMapping[str, Any]]
+) -> None:
     wrong = "w" * 43
-    with structlog.testing.capture_logs() as logs:
-        error = await _refused(served, (("authorization", f"Bearer {wrong}"),))
-        await _get_with(served, AUTH)
+    error = await _refused(served, (("authorization", f"Bearer {wrong}"),))
+    await _get_with(served, AUTH)
+    logs = every_log_event
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error.details() == "invalid or revoked API key"
     assert any(entry["event"] == "rpc.unauthenticated" for entry in logs)

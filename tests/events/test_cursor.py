@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tidings.events import InvalidCursor, decode_cursor, encode_cursor
 
 
@@ -17,8 +16,9 @@ def test_cursors_round_trip(position: int) -> None:
     assert decode_cursor(cursor) == position
 
 
-@pytest.mark.parametrize("garbage", ["", "x", "!!!!", "AQ", "AgAAAAAAAAAB", "AQAAAAAAAAABAA",
-                                     "é", "a" * 200])
+@pytest.mark.parametrize(
+    "garbage", ["", "x", "!!!!", "AQ", "AgAAAAAAAAAB", "AQAAAAAAAAABAA", "é", "a" * 200]
+)
 def test_garbage_is_refused_clearly(garbage: str) -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(garbage)

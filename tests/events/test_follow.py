@@ -9,22 +9,24 @@ from contextlib import aclosing
 import pytest
 import trio
 import trio.testing
-
-from tests.store import builders as b
 from tidings.domain import Event, EventType
 from tidings.events import CursorExpired, EventHub, InvalidCursor, follow
 from tidings.store import Store, WriteTx
 
+from tests.store import builders as b
+
 KINDS = [EventType.MESSAGE_CREATED, EventType.MESSAGE_UPDATED, EventType.MESSAGE_DELETED]
 
 
-async def _append(store: Store, count: int, grant_id: str = "g", kind: EventType = KINDS[0]
-                  ) -> None:
+async def _append(
+    store: Store, count: int, grant_id: str = "g", kind: EventType = KINDS[0]
+) -> None:
     await store.write(lambda tx: [tx.append_event(b.event(grant_id, kind)) for _ in range(count)])
 
 
-async def _collect(store: Store, hub: EventHub, after: int, until: int, **options: object
-                   ) -> list[Event]:
+async def _collect(
+    store: Store, hub: EventHub, after: int, until: int, **options: object
+) -> list[Event]:
     """Follow from `after` until an event at or past position `until` arrives."""
     seen: list[Event] = []
     with trio.fail_after(20):
@@ -46,8 +48,9 @@ async def _random_writers(store: Store, rng: random.Random, writers: int, each: 
             grant_id = f"g{local.randint(0, 3)}"
             kind = local.choice(KINDS)
 
-            def fn(tx: WriteTx, count: int = count, grant_id: str = grant_id,
-                   kind: EventType = kind) -> None:
+            def fn(
+                tx: WriteTx, count: int = count, grant_id: str = grant_id, kind: EventType = kind
+            ) -> None:
                 for _ in range(count):
                     tx.append_event(b.event(grant_id, kind))
 
@@ -112,9 +115,15 @@ async def test_filters_select_grants_and_types(store: Store) -> None:
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(later)
-        seen = await _collect(store, hub, 0, 513, grant_ids={"g1"},
-                              types={EventType.MESSAGE_CREATED, EventType.MESSAGE_DELETED},
-                              batch=2)
+        seen = await _collect(
+            store,
+            hub,
+            0,
+            513,
+            grant_ids={"g1"},
+            types={EventType.MESSAGE_CREATED, EventType.MESSAGE_DELETED},
+            batch=2,
+        )
     assert [e.position for e in seen] == [1, 2, 3, 4, 5, 511, 512, 513]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import trio
 import trio.testing
-
-from tests.store import builders as b
 from tidings.events import EventHub
 from tidings.store import Store
+
+from tests.store import builders as b
 
 
 async def test_wait_beyond_returns_at_once_when_the_log_is_ahead() -> None:
@@ -45,7 +45,8 @@ async def test_a_hub_for_a_store_follows_its_commits(store: Store) -> None:
     hub = await EventHub.for_store(store)
     assert hub.position == 1
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(store.write, lambda tx: [tx.append_event(b.event("g"))
-                                                    for _ in range(3)])
+        nursery.start_soon(
+            store.write, lambda tx: [tx.append_event(b.event("g")) for _ in range(3)]
+        )
         with trio.fail_after(5):
             assert await hub.wait_beyond(1) == 4

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tidings.imap.errors import ConnectionLost, LimitExceeded, ProtocolError
 from tidings.imap.limits import Limits
 from tidings.imap.mutf7 import encode_mutf7
-from tidings.imap.reader import NeedData, ResponseReader
+from tidings.imap.reader import NEED_DATA, NeedData, ResponseReader
 from tidings.imap.responses import (
     Address,
     AppendUid,
@@ -308,7 +308,7 @@ def test_long_line_fails_once_it_passes_the_limit(chunk_sizes: list[int]) -> Non
         for size in chunk_sizes * 100:
             reader.receive_data(b"x" * size)
             received += size
-            assert reader.next_event() is not None
+            assert reader.next_event() is NEED_DATA
     except LimitExceeded as exc:
         assert exc.limit == "line length"
         assert limits.max_line < received <= limits.max_line + 1 + 5000

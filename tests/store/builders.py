@@ -12,13 +12,13 @@ from tidings.domain import (
     Connector,
     EmailAddress,
     Endpoint,
+    EventType,
     Folder,
     FolderRole,
     Grant,
     Location,
     Message,
     NewEvent,
-    EventType,
     Security,
     new_id,
 )
@@ -36,7 +36,12 @@ async def opened_store(path: Path) -> AsyncIterator[Store]:
 
 
 def connector(**changes: object) -> Connector:
-    fields: dict[str, object] = {"id": new_id(), "name": "imap", "created_at": NOW, "updated_at": NOW}
+    fields: dict[str, object] = {
+        "id": new_id(),
+        "name": "imap",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
     fields.update(changes)
     return Connector(**fields)  # type: ignore[arg-type]
 
@@ -58,8 +63,13 @@ def grant(connector_id: str, **changes: object) -> Grant:
 
 
 def folder(grant_id: str, name: str = "INBOX", **changes: object) -> Folder:
-    fields: dict[str, object] = {"id": new_id(), "grant_id": grant_id, "name": name,
-                                 "delimiter": "/", "role": FolderRole.NONE}
+    fields: dict[str, object] = {
+        "id": new_id(),
+        "grant_id": grant_id,
+        "name": name,
+        "delimiter": "/",
+        "role": FolderRole.NONE,
+    }
     fields.update(changes)
     return Folder(**fields)  # type: ignore[arg-type]
 
@@ -85,9 +95,15 @@ def message(grant_id: str, **changes: object) -> Message:
 
 
 def attachment(message_id: str, part: str = "2", **changes: object) -> Attachment:
-    fields: dict[str, object] = {"id": new_id(), "message_id": message_id, "part": part,
-                                 "filename": "report.pdf", "content_type": "application/pdf",
-                                 "size": 1234, "disposition": "attachment"}
+    fields: dict[str, object] = {
+        "id": new_id(),
+        "message_id": message_id,
+        "part": part,
+        "filename": "report.pdf",
+        "content_type": "application/pdf",
+        "size": 1234,
+        "disposition": "attachment",
+    }
     fields.update(changes)
     return Attachment(**fields)  # type: ignore[arg-type]
 
@@ -96,10 +112,13 @@ def at(folder_id: str, uid: int) -> tuple[Location, ...]:
     return (Location(folder_id, uid),)
 
 
-def event(grant_id: str | None, kind: EventType = EventType.MESSAGE_CREATED,
-          object_id: str | None = None, **payload: object) -> NewEvent:
-    return NewEvent(grant_id=grant_id, type=kind, object_id=object_id or new_id(),
-                    payload=payload)
+def event(
+    grant_id: str | None,
+    kind: EventType = EventType.MESSAGE_CREATED,
+    object_id: str | None = None,
+    **payload: object,
+) -> NewEvent:
+    return NewEvent(grant_id=grant_id, type=kind, object_id=object_id or new_id(), payload=payload)
 
 
 async def account(store: Store) -> tuple[Grant, Folder]:

@@ -6,8 +6,6 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-
-from tests.store import builders as b
 from tidings.domain import (
     ConnectorSettings,
     Credentials,
@@ -17,13 +15,28 @@ from tidings.domain import (
     Location,
     SyncProgress,
 )
-from tidings.store import KEEP, Conflict, NotFound, Store, WriteTx, open_store
+from tidings.store import (
+    KEEP,
+    Conflict,
+    CredentialsError,
+    NotFound,
+    Store,
+    WriteTx,
+    open_store,
+)
+
+from tests.store import builders as b
 
 
 async def test_connector_round_trip_update_and_delete(store: Store) -> None:
-    c = b.connector(settings=ConnectorSettings(
-        sync_window_days=30, strict_message_id=True, poll_interval=12.5,
-        allowed_redirect_uris=("https://app.example/cb",)))
+    c = b.connector(
+        settings=ConnectorSettings(
+            sync_window_days=30,
+            strict_message_id=True,
+            poll_interval=12.5,
+            allowed_redirect_uris=("https://app.example/cb",),
+        )
+    )
     await store.write(lambda tx: tx.create_connector(c))
     assert await store.get_connector(c.id) == c
     renamed = dataclasses.replace(c, name="renamed", updated_at=b.NOW + 5)
@@ -51,8 +64,13 @@ async def test_grant_round_trip_state_and_progress(store: Store) -> None:
     assert (stored.state, stored.state_reason) == (GrantState.DEGRADED, "UIDVALIDITY")
     assert stored.progress == SyncProgress(1, 4, 10, 400)
     assert stored.updated_at > g.updated_at
-    changed = dataclasses.replace(stored, email="new@example.org", caller_state="xyz",
-                                  sync_window_days=7, allow_plaintext=True)
+    changed = dataclasses.replace(
+        stored,
+        email="new@example.org",
+        caller_state="xyz",
+        sync_window_days=7,
+        allow_plaintext=True,
+    )
     await store.write(lambda tx: tx.update_grant(changed))
     assert await store.get_grant(g.id) == changed
     assert await store.list_grants(g.connector_id) == [changed]
@@ -65,14 +83,25 @@ async def test_grant_needs_an_existing_connector(store: Store) -> None:
 
 
 async def test_missing_objects_raise_not_found(store: Store) -> None:
-    for read in (store.get_grant, store.get_folder, store.get_message, store.get_thread,
-                 store.get_credentials, store.get_connector):
+    for read in (
+        store.get_grant,
+        store.get_folder,
+        store.get_message,
+        store.get_thread,
+        store.get_credentials,
+        store.get_connector,
+    ):
         with pytest.raises(NotFound):
             await read("nope")
     with pytest.raises(NotFound):
         await store.write(lambda tx: tx.set_grant_state("nope", GrantState.VALID, None))
     with pytest.raises(NotFound):
         await store.write(lambda tx: tx.delete_grant("nope"))
+
+
+def _database_bytes(directory: Path) -> bytes:
+    """The database with its WAL: everything SQLite has written."""
+    return b"".join(p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file())
 
 
 async def test_credentials_are_encrypted_at_rest(tmp_path: Path) -> None:
@@ -83,13 +112,11 @@ async def test_credentials_are_encrypted_at_rest(tmp_path: Path) -> None:
         assert await store.get_credentials(g.id) == Credentials(password, password)
         await store.write(lambda tx: tx.set_credentials(g.id, Credentials("second", password)))
         assert (await store.get_credentials(g.id)).imap_password == "second"
-        on_disk = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+        on_disk = _database_bytes(tmp_path)
         assert password.encode() not in on_disk
         assert b"second" not in on_disk
     # The same file read with another key gives a clear error, not garbage.
     async with open_store(tmp_path / "tidings.db", bytes(32)) as other:
-        from tidings.store import CredentialsError
-
         with pytest.raises(CredentialsError):
             await other.get_credentials(g.id)
 
@@ -102,14 +129,26 @@ async def test_folders_upsert_sync_state_and_unique_names(store: Store) -> None:
     renamed = dataclasses.replace(sent, name="Sent Items", parent_id=inbox.id)
     await store.write(lambda tx: tx.upsert_folder(renamed))
     assert await store.get_folder(sent.id) == renamed
-    await store.write(lambda tx: tx.set_folder_sync(
-        inbox.id, uidvalidity=7, uidnext=100, highestmodseq=None, sync_state="live",
-        total_count=5, unread_count=2, last_uidvalidity_check=123.5))
+    await store.write(
+        lambda tx: tx.set_folder_sync(
+            inbox.id,
+            uidvalidity=7,
+            uidnext=100,
+            highestmodseq=None,
+            sync_state="live",
+            total_count=5,
+            unread_count=2,
+            last_uidvalidity_check=123.5,
+        )
+    )
     synced = await store.get_folder(inbox.id)
     assert (synced.uidvalidity, synced.uidnext, synced.highestmodseq, synced.sync_state) == (
-        7, 100, None, "live")
-    assert (synced.total_count, synced.unread_count, synced.last_uidvalidity_check) == (
-        5, 2, 123.5)
+        7,
+        100,
+        None,
+        "live",
+    )
+    assert (synced.total_count, synced.unread_count, synced.last_uidvalidity_check) == (5, 2, 123.5)
     await store.write(lambda tx: tx.set_folder_sync(inbox.id, uidnext=KEEP, uidvalidity_changes=3))
     assert (await store.get_folder(inbox.id)).uidvalidity_changes == 3
     assert (await store.get_folder(inbox.id)).uidnext == 100
@@ -143,9 +182,13 @@ async def test_deleting_a_grant_removes_its_data_but_keeps_its_events(store: Sto
         tx.append_event(b.event(g.id, EventType.GRANT_DELETED))
 
     await store.write(delete)
-    for read, object_id in ((store.get_grant, g.id), (store.get_folder, inbox.id),
-                            (store.get_message, m.id), (store.get_thread, m.thread_id),
-                            (store.get_credentials, g.id)):
+    for read, object_id in (
+        (store.get_grant, g.id),
+        (store.get_folder, inbox.id),
+        (store.get_message, m.id),
+        (store.get_thread, m.thread_id),
+        (store.get_credentials, g.id),
+    ):
         with pytest.raises(NotFound):
             await read(object_id)
     assert await store.list_folders(g.id) == []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from tidings.domain import Location, new_id, normalize_subject
 
 from tests.store import builders as b
-from tidings.domain import Location, new_id, normalize_subject
 
 
 def test_message_properties_come_from_flags_case_insensitively() -> None:
@@ -26,19 +26,22 @@ def test_only_non_inline_attachments_count() -> None:
     assert b.message("g", attachments=(b.attachment("m"),)).has_attachments
 
 
-@pytest.mark.parametrize(("subject", "base"), [
-    ("Hello", "hello"),
-    ("Re: Hello", "hello"),
-    ("RE: Fwd: re:  Hello   world", "hello world"),
-    ("AW: WG: Antw: SV: Hello", "hello"),
-    ("Re[3]: Hello", "hello"),
-    ("[list] Re: [list] Hello", "hello"),
-    ("Hello (fwd)", "hello"),
-    ("[only a tag]", "[only a tag]"),
-    ("Résumé: today", "résumé: today"),
-    ("Re：Hello", "hello"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("subject", "base"),
+    [
+        ("Hello", "hello"),
+        ("Re: Hello", "hello"),
+        ("RE: Fwd: re:  Hello   world", "hello world"),
+        ("AW: WG: Antw: SV: Hello", "hello"),
+        ("Re[3]: Hello", "hello"),
+        ("[list] Re: [list] Hello", "hello"),
+        ("Hello (fwd)", "hello"),
+        ("[only a tag]", "[only a tag]"),
+        ("Résumé: today", "résumé: today"),
+        ("Re\uff1aHello", "hello"),  # a full-width colon
+        ("", ""),
+    ],
+)
 def test_normalize_subject(subject: str, base: str) -> None:
     assert normalize_subject(subject) == base
 

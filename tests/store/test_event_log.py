@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import time
 
-from tests.store import builders as b
 from tidings.domain import EventType, NewEvent
 from tidings.store import Store, WriteTx
 
+from tests.store import builders as b
+
 
 async def test_events_keep_their_fields_and_order(store: Store) -> None:
-    new = NewEvent(grant_id="g1", type=EventType.FOLDER_CREATED, object_id="f1",
-                   payload={"name": "Été", "count": 3, "nested": {"a": [1, None]}})
+    new = NewEvent(
+        grant_id="g1",
+        type=EventType.FOLDER_CREATED,
+        object_id="f1",
+        payload={"name": "Été", "count": 3, "nested": {"a": [1, None]}},
+    )
     before = time.time()
     position = await store.write(lambda tx: tx.append_event(new))
     [stored] = await store.read_events(0, 10)
     assert (stored.position, stored.grant_id, stored.type, stored.object_id) == (
-        position, "g1", EventType.FOLDER_CREATED, "f1")
+        position,
+        "g1",
+        EventType.FOLDER_CREATED,
+        "f1",
+    )
     assert stored.payload == new.payload
     assert before <= stored.created_at <= time.time()
     assert stored.id
@@ -35,8 +44,9 @@ async def test_read_events_filters_and_bounds(store: Store) -> None:
     assert [e.position for e in await store.read_events(0, 100, through=3)] == [1, 2, 3]
     by_grant = await store.read_events(0, 100, grant_ids={"g1"})
     assert [e.position for e in by_grant] == list(range(2, 31, 3))
-    by_type = await store.read_events(0, 100, types={EventType.MESSAGE_CREATED,
-                                                     EventType.GRANT_CREATED})
+    by_type = await store.read_events(
+        0, 100, types={EventType.MESSAGE_CREATED, EventType.GRANT_CREATED}
+    )
     assert [e.position for e in by_type] == [*range(2, 31, 2), 31]
     both = await store.read_events(0, 100, grant_ids={"g0"}, types={EventType.MESSAGE_CREATED})
     assert [e.position for e in both] == [4, 10, 16, 22, 28]

@@ -8,10 +8,14 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from tidings.domain import Credentials
-from tidings.store import CredentialCipher, CredentialsError, KeyFileError, decode_key
-from tidings.store import load_or_create_key
+from tidings.store import (
+    CredentialCipher,
+    CredentialsError,
+    KeyFileError,
+    decode_key,
+    load_or_create_key,
+)
 
 
 def test_key_file_is_created_with_mode_0600_and_reused(tmp_path: Path) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.store import builders as b
 from tidings.domain import EmailAddress, Folder, Grant, Location, new_id
 from tidings.store import Conflict, NotFound, Store, WriteTx
+
+from tests.store import builders as b
 
 
 async def _two_folders(store: Store) -> tuple[Grant, Folder, Folder]:
@@ -20,14 +20,27 @@ async def test_message_round_trip_keeps_every_field(store: Store) -> None:
     g, inbox = await b.account(store)
     message_id = new_id()
     m = b.message(
-        g.id, id=message_id, synthetic_id=True, subject="Grüße ✓",
-        cc=(EmailAddress("C", "c@example.org"),), bcc=(EmailAddress(None, "d@example.org"),),
-        reply_to=(EmailAddress("R", "r@example.org"),), sent_date=999, size=4321,
-        flags=("\\Seen", "$Label1"), locations=b.at(inbox.id, 42), text_body="hi",
-        html_body="<p>hi</p>", headers=(("Subject", "Grüße ✓"), ("X-A", "1"), ("X-A", "2")),
-        attachments=(b.attachment(message_id, "2"),
-                     b.attachment(message_id, "3", is_inline=True, content_id="<c1>")),
-        in_reply_to=("<p@x>",), references=("<r@x>", "<p@x>"), warnings=("charset",),
+        g.id,
+        id=message_id,
+        synthetic_id=True,
+        subject="Grüße ✓",
+        cc=(EmailAddress("C", "c@example.org"),),
+        bcc=(EmailAddress(None, "d@example.org"),),
+        reply_to=(EmailAddress("R", "r@example.org"),),
+        sent_date=999,
+        size=4321,
+        flags=("\\Seen", "$Label1"),
+        locations=b.at(inbox.id, 42),
+        text_body="hi",
+        html_body="<p>hi</p>",
+        headers=(("Subject", "Grüße ✓"), ("X-A", "1"), ("X-A", "2")),
+        attachments=(
+            b.attachment(message_id, "2"),
+            b.attachment(message_id, "3", is_inline=True, content_id="<c1>"),
+        ),
+        in_reply_to=("<p@x>",),
+        references=("<r@x>", "<p@x>"),
+        warnings=("charset",),
     )
     await b.insert(store, m)
     stored = await store.get_message(m.id)
@@ -43,7 +56,7 @@ def _fields(m: object) -> dict[str, object]:
 
 
 async def test_identity_lookup_uses_message_id_and_content_hash(store: Store) -> None:
-    g, inbox = await b.account(store)
+    g, _ = await b.account(store)
     first = b.message(g.id, message_id_header="<same@x>", content_hash="aaa", date=10)
     second = b.message(g.id, message_id_header="<same@x>", content_hash="bbb", date=20)
     await b.insert(store, first, second)
@@ -124,7 +137,8 @@ async def test_uidvalidity_change_then_rematch(store: Store) -> None:
     # While unmatched, the messages still show in the folder.
     assert (await store.get_message(gone.id)).locations == (Location(inbox.id, None),)
     assert sorted(await store.write(lambda tx: tx.unmatched_in_folder(inbox.id))) == sorted(
-        [kept.id, gone.id])
+        [kept.id, gone.id]
+    )
 
     def rematch(tx: WriteTx) -> list[str]:
         # The server renumbered the folder; only `kept` is still there, now as UID 500.
@@ -136,7 +150,9 @@ async def test_uidvalidity_change_then_rematch(store: Store) -> None:
     assert await store.write(rematch) == [gone.id]
     assert await store.folder_uid_map(inbox.id) == {500: (kept.id, ())}
     assert (await store.get_message(kept.id)).locations == (
-        Location(inbox.id, 500), Location(archive.id, 1))
+        Location(inbox.id, 500),
+        Location(archive.id, 1),
+    )
     assert await store.write(lambda tx: tx.messages_without_location(g.id)) == [gone.id]
 
 

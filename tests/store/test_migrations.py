@@ -6,18 +6,22 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from tests.store import builders as b
 from tidings.store import CredentialCipher, MessageQuery, MigrationError
 from tidings.store.schema import LATEST_VERSION, MIGRATIONS
 from tidings.store.sqlite.connection import connect_writer, migrate, schema_version
 from tidings.store.sqlite.write_tx import SqliteWriteTx
 
+from tests.store import builders as b
+
 
 def _indexes(path: Path) -> set[str]:
     with sqlite3.connect(path) as conn:
-        return {name for (name,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+        return {
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        }
 
 
 async def test_a_new_database_gets_the_latest_schema(tmp_path: Path) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
-from tests.store import builders as b
 from tidings.domain import EmailAddress, Location, new_id, normalize_subject
 from tidings.store import NotFound, Store, ThreadQuery, WriteTx
+from tidings.store.sqlite import listing
+
+from tests.store import builders as b
 
 ADA = EmailAddress("Ada", "ada@example.org")
 BOB = EmailAddress("Bob", "bob@example.org")
@@ -20,14 +21,32 @@ async def test_thread_rollup_follows_its_messages(store: Store) -> None:
     archive = b.folder(g.id, "Archive")
     await store.write(lambda tx: tx.upsert_folder(archive))
     thread = new_id()
-    first = b.message(g.id, thread_id=thread, subject="Plans", from_=(ADA,), to=(BOB,),
-                      date=100, flags=("\\Seen",), snippet="first",
-                      locations=b.at(inbox.id, 1))
+    first = b.message(
+        g.id,
+        thread_id=thread,
+        subject="Plans",
+        from_=(ADA,),
+        to=(BOB,),
+        date=100,
+        flags=("\\Seen",),
+        snippet="first",
+        locations=b.at(inbox.id, 1),
+    )
     reply_id = new_id()
-    reply = b.message(g.id, id=reply_id, thread_id=thread, subject="Re: Plans", from_=(BOB,),
-                      to=(ADA,), cc=(CAROL, EmailAddress("Ada again", "ADA@example.org")),
-                      date=200, flags=(), snippet="second", locations=b.at(archive.id, 1),
-                      attachments=(b.attachment(reply_id),))
+    reply = b.message(
+        g.id,
+        id=reply_id,
+        thread_id=thread,
+        subject="Re: Plans",
+        from_=(BOB,),
+        to=(ADA,),
+        cc=(CAROL, EmailAddress("Ada again", "ADA@example.org")),
+        date=200,
+        flags=(),
+        snippet="second",
+        locations=b.at(archive.id, 1),
+        attachments=(b.attachment(reply_id),),
+    )
     await b.insert(store, first, reply)
     t = await store.get_thread(thread)
     assert t.subject == "Plans"
@@ -44,15 +63,24 @@ async def test_thread_rollup_follows_its_messages(store: Store) -> None:
     await store.write(lambda tx: tx.delete_message(reply.id))
     t = await store.get_thread(thread)
     assert (t.message_ids, t.folder_ids, t.has_attachments, t.snippet) == (
-        (first.id,), (inbox.id,), False, "first")
+        (first.id,),
+        (inbox.id,),
+        False,
+        "first",
+    )
 
 
 async def test_thread_lookup_by_references_in_both_directions(store: Store) -> None:
     g, _ = await b.account(store)
     parent = b.message(g.id, message_id_header="<parent@x>", date=10)
     # A reply whose parent we never stored, but which names it in References.
-    orphan_reply = b.message(g.id, message_id_header="<reply@x>",
-                             references=("<root@x>",), in_reply_to=("<root@x>",), date=20)
+    orphan_reply = b.message(
+        g.id,
+        message_id_header="<reply@x>",
+        references=("<root@x>",),
+        in_reply_to=("<root@x>",),
+        date=20,
+    )
     await b.insert(store, parent, orphan_reply)
 
     def lookups(tx: WriteTx) -> list[str | None]:
@@ -65,8 +93,7 @@ async def test_thread_lookup_by_references_in_both_directions(store: Store) -> N
         ]
 
     assert await store.write(lookups) == [parent.thread_id, orphan_reply.thread_id, None, None]
-    both = await store.write(
-        lambda tx: tx.threads_for_references(g.id, ["<root@x>", "<parent@x>"]))
+    both = await store.write(lambda tx: tx.threads_for_references(g.id, ["<root@x>", "<parent@x>"]))
     assert both == [parent.thread_id, orphan_reply.thread_id]  # oldest first
 
 
@@ -79,8 +106,11 @@ async def test_thread_lookup_by_subject_within_a_window(store: Store) -> None:
     key = normalize_subject("Fwd: quarterly report")
 
     def lookups(tx: WriteTx) -> list[str | None]:
-        return [tx.thread_for_subject(g.id, key, 0), tx.thread_for_subject(g.id, key, 501),
-                tx.thread_for_subject(g.id, "", 0)]
+        return [
+            tx.thread_for_subject(g.id, key, 0),
+            tx.thread_for_subject(g.id, key, 501),
+            tx.thread_for_subject(g.id, "", 0),
+        ]
 
     assert await store.write(lookups) == [newer.thread_id, None, None]
 
@@ -90,8 +120,12 @@ async def test_merging_and_reassigning_threads(store: Store) -> None:
     a, c = b.message(g.id, date=1, from_=(ADA,)), b.message(g.id, date=3, from_=(CAROL,))
     bb = b.message(g.id, date=2, from_=(BOB,))
     await b.insert(store, a, bb, c)
-    assert await store.write(lambda tx: tx.merge_threads(a.thread_id, [bb.thread_id, c.thread_id,
-                                                                       a.thread_id])) == 2
+    assert (
+        await store.write(
+            lambda tx: tx.merge_threads(a.thread_id, [bb.thread_id, c.thread_id, a.thread_id])
+        )
+        == 2
+    )
     merged = await store.get_thread(a.thread_id)
     assert merged.message_ids == (a.id, bb.id, c.id)
     assert merged.participants[0] == ADA
@@ -104,7 +138,11 @@ async def test_merging_and_reassigning_threads(store: Store) -> None:
     assert (await store.get_thread(a.thread_id)).message_ids == (a.id, bb.id)
 
 
-async def test_list_threads_filters_and_pages(store: Store) -> None:
+@pytest.mark.parametrize("selective_rows", [500, 0])
+async def test_list_threads_filters_and_pages(
+    store: Store, monkeypatch: pytest.MonkeyPatch, selective_rows: int
+) -> None:
+    monkeypatch.setattr(listing, "_SELECTIVE_ADDRESS_ROWS", selective_rows)
     g, inbox = await b.account(store)
     archive = b.folder(g.id, "Archive")
     await store.write(lambda tx: tx.upsert_folder(archive))
@@ -116,11 +154,19 @@ async def test_list_threads_filters_and_pages(store: Store) -> None:
         for k in range(3):
             uid += 1
             folder_id = archive.id if n % 5 == 0 and k == 2 else inbox.id
-            await b.insert(store, b.message(
-                g.id, thread_id=thread, subject=f"topic {n}", date=1000 + n * 10 + k,
-                from_=(CAROL if n % 4 == 0 else ADA,), to=(BOB,),
-                flags=() if n % 3 == 0 and k == 1 else ("\\Seen",),
-                locations=(Location(folder_id, uid),)))
+            await b.insert(
+                store,
+                b.message(
+                    g.id,
+                    thread_id=thread,
+                    subject=f"topic {n}",
+                    date=1000 + n * 10 + k,
+                    from_=(CAROL if n % 4 == 0 else ADA,),
+                    to=(BOB,),
+                    flags=() if n % 3 == 0 and k == 1 else ("\\Seen",),
+                    locations=(Location(folder_id, uid),),
+                ),
+            )
 
     async def listed(query: ThreadQuery) -> list[str]:
         ids: list[str] = []
@@ -134,13 +180,20 @@ async def test_list_threads_filters_and_pages(store: Store) -> None:
     newest_first = list(reversed(threads))
     assert await listed(ThreadQuery(limit=4)) == newest_first
     assert await listed(ThreadQuery(limit=4, unread=True)) == [
-        t for n, t in reversed(list(enumerate(threads))) if n % 3 == 0]
+        t for n, t in reversed(list(enumerate(threads))) if n % 3 == 0
+    ]
     assert await listed(ThreadQuery(limit=3, from_=("carol@EXAMPLE.org",))) == [
-        t for n, t in reversed(list(enumerate(threads))) if n % 4 == 0]
+        t for n, t in reversed(list(enumerate(threads))) if n % 4 == 0
+    ]
     assert await listed(ThreadQuery(folder_id=archive.id)) == [
-        t for n, t in reversed(list(enumerate(threads))) if n % 5 == 0]
+        t for n, t in reversed(list(enumerate(threads))) if n % 5 == 0
+    ]
     assert await listed(ThreadQuery(subject="TOPIC 1")) == [
-        t for n, t in reversed(list(enumerate(threads))) if str(n).startswith("1")]
+        t for n, t in reversed(list(enumerate(threads))) if str(n).startswith("1")
+    ]
     assert await listed(ThreadQuery(latest_message_after=1200, latest_message_before=1223)) == [
-        threads[22], threads[21], threads[20]]
+        threads[22],
+        threads[21],
+        threads[20],
+    ]
     assert await listed(ThreadQuery(any_email=("nobody@x",))) == []

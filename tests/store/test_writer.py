@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import trio
-
-from tests.store import builders as b
 from tidings.domain import EventType
 from tidings.store import Conflict, NotFound, Store, StoreClosed, WriteTx
+
+from tests.store import builders as b
 
 
 class Boom(Exception):
@@ -79,13 +79,14 @@ async def test_a_failing_function_rolls_back_only_itself(store: Store) -> None:
     async def run(name: str, fn: object) -> None:
         try:
             outcomes[name] = await store.write(fn)  # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001 - the test records what each caller got
+        except Exception as exc:
             outcomes[name] = exc
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(store.write, lambda tx: release.wait(10))
         await trio.testing.wait_all_tasks_blocked()
         for n, m in enumerate(good):
+
             def fn(tx: WriteTx, m: object = m) -> str:
                 tx.insert_message(m)  # type: ignore[arg-type]
                 tx.append_event(b.event(g.id, object_id=m.id))  # type: ignore[attr-defined]
@@ -177,3 +178,16 @@ async def test_closed_store_refuses_work(tmp_path: Path) -> None:
     # It can be opened again.
     async with store:
         assert await store.list_connectors() == []
+
+
+async def test_a_failing_listener_does_not_stop_the_others(store: Store) -> None:
+    heard: list[int] = []
+
+    def broken(position: int) -> None:
+        raise RuntimeError("listener bug")
+
+    store.add_commit_listener(broken)
+    store.add_commit_listener(heard.append)
+    await store.write(lambda tx: tx.append_event(b.event("g")))
+    await store.write(lambda tx: tx.append_event(b.event("g")))
+    assert heard == [1, 2]

@@ -54,6 +54,7 @@ class Dovecot:
     lmtp_port: int = field(default_factory=free_port)
     extra_config: str = ""
     _counter: itertools.count[int] = field(default_factory=itertools.count)
+    _users_mtime: int = 0
 
     @property
     def config_path(self) -> Path:
@@ -203,10 +204,29 @@ namespace inbox {{
             name = f"user{os.getpid()}x{next(self._counter)}x{time.time_ns() % 10**6}"
         with self.users_path.open("a") as fh:
             fh.write(f"{name}:{{PLAIN}}{password}\n")
-        # passwd-file reload is keyed on mtime (1 s resolution on some filesystems): bump it.
-        stamp = time.time() + next(self._counter) % 1000 / 1000
-        os.utime(self.users_path, (stamp, stamp))
+        # Dovecot re-reads a passwd-file when its mtime (whole seconds) changes: give
+        # every change a later second than the last one.
+        self._users_mtime = max(self._users_mtime + 1, int(time.time()) + 1)
+        os.utime(self.users_path, (self._users_mtime, self._users_mtime))
+        # It also looks at the file at most once a second: wait until the login works.
+        deadline = time.monotonic() + 10
+        while not self.can_login(name, password):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"dovecot does not accept the new user {name}")
+            time.sleep(0.1)
         return name, password
+
+    def can_login(self, user: str, password: str) -> bool:
+        with socket.create_connection((self.host, self.port), timeout=10) as sock:
+            sock.recv(4096)
+            sock.sendall(f"a LOGIN {user} {password}\r\nb LOGOUT\r\n".encode())
+            data = b""
+            while b"\r\nb " not in data and not data.startswith(b"b "):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return b"a OK" in data
 
     def maildir(self, user: str, folder: str = "INBOX") -> Path:
         base = self.root / "mail" / user

@@ -52,7 +52,7 @@ class MailboxCommands(Session):
         """ENABLE (RFC 5161); returns what the server enabled now. Without the ENABLE
         capability nothing is sent and nothing is enabled. Enabling ``UTF8=ACCEPT``
         switches mailbox names and strings to UTF-8 (RFC 6855)."""
-        if not capabilities or not self.has("ENABLE"):
+        if not capabilities or not (self.has("ENABLE") or self.has("IMAP4REV2")):
             return frozenset()
         _, got = await self.simple("ENABLE", *_atoms(capabilities, "capability"),
                                    wanted=(Enabled,))

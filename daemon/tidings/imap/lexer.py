@@ -224,9 +224,6 @@ class Cursor:
         self._pos = len(self._line)
         return b"".join(parts)
 
-    def remaining_literals(self) -> Sequence[bytes]:
-        return self._literals[self._index :]
-
     # -- composite ------------------------------------------------------------------
 
     def sequence_set(self) -> tuple[int, ...]:

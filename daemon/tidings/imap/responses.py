@@ -238,8 +238,9 @@ class Envelope:
 @dataclass(frozen=True, slots=True)
 class BodyPart:
     """A non-multipart body. ``part`` is its IMAP section number ("1", "2.1"...), computed
-    by the parser: a single-part message's body is "1". ``type``/``subtype`` are lower-cased,
-    parameter names lower-cased. ``envelope``/``body`` are set for message/rfc822."""
+    by the parser: a single-part message's body is "1". ``type``/``subtype``, ``encoding``,
+    ``disposition`` and parameter names are lower-cased. ``envelope``/``body`` are set for
+    message/rfc822."""
 
     part: str
     type: str
@@ -298,7 +299,8 @@ class Fetch:
 
     ``sections`` maps the section as the server named it, upper-cased and with the
     origin kept — ``"BODY[]"``, ``"BODY[HEADER]"``, ``"BODY[1.2]<0>"``, ``"BINARY[2]"``,
-    ``"RFC822.HEADER"`` — to its octets (None for NIL).
+    ``"RFC822.HEADER"`` — to its octets (None for NIL). ``binary_sizes`` maps the section
+    part of ``BINARY.SIZE[...]`` (``"1.2"``, ``""`` for the whole message) to its size.
     """
 
     seq: int

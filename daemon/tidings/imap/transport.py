@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import ssl
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,6 +23,7 @@ from .responses import Response
 __all__ = ["RECEIVE_SIZE", "ConnectParams", "Transport", "open_transport"]
 
 RECEIVE_SIZE = 256 * 1024
+CLOSE_TIMEOUT = 2.0
 
 Security = Literal["tls", "starttls", "plain"]
 
@@ -90,9 +92,16 @@ class Transport:
             await trio.aclose_forcefully(self.stream)
 
     async def aclose(self) -> None:
+        """Close politely (a TLS close_notify), within a short shielded deadline;
+        trio closes the stream for good even when that deadline cuts it short."""
+        polite = self._broken is None
         self.mark_broken("closed")
-        with trio.CancelScope(shield=True):
-            await trio.aclose_forcefully(self.stream)
+        if not polite:
+            await self.abort("closed")
+            return
+        with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            with suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                await self.stream.aclose()
 
     async def send(self, data: bytes) -> None:
         self.check()
@@ -116,32 +125,48 @@ class Transport:
         return None if isinstance(event, NeedData) else event
 
     async def next_response(self, *, patient: bool = False) -> Response:
-        """The next response, reading as needed; each read waits at most the
-        connection's timeout, or without a limit when ``patient`` (IDLE, where the
-        caller holds its own deadline)."""
-        reader = self.reader
-        while True:
-            try:
-                event = reader.next_event()
-            except ImapError as exc:  # ProtocolError, LimitExceeded, ConnectionLost
-                await self.abort(str(exc))
-                raise
-            if not isinstance(event, NeedData):
-                return event
-            data = await self._receive(math.inf if patient else self.timeout)
-            reader.receive_data(data)
-
-    async def _receive(self, seconds: float) -> bytes:
-        self.check()
+        """The next response, reading as needed. The wait ends with
+        :class:`ImapTimeout` once the server has sent nothing for the connection's
+        timeout; a ``patient`` wait has no limit (IDLE: the caller holds its own).
+        """
         try:
-            with trio.fail_after(seconds):
-                return bytes(await self.stream.receive_some(RECEIVE_SIZE))
-        except trio.TooSlowError:
-            await self.abort("receive timed out")
-            raise ImapTimeout(f"no answer from the server within {seconds} s") from None
+            first = self.reader.next_event()
+        except ImapError as exc:  # ProtocolError, LimitExceeded, ConnectionLost
+            await self.abort(str(exc))
+            raise
+        if not isinstance(first, NeedData):
+            return first
+        self.check()
+        reader = self.reader
+        receive_some = self.stream.receive_some
+        timeout = self.timeout
+        # One cancel scope per wait, its deadline pushed forward after every read:
+        # a large response takes many reads and a scope per read would cost more
+        # than the parsing (this is the hot path of a mailbox download).
+        scope = trio.CancelScope(deadline=math.inf if patient else trio.current_time() + timeout)
+        try:
+            with scope:
+                while True:
+                    data = await receive_some(RECEIVE_SIZE)
+                    reader.receive_data(bytes(data))
+                    event = self._next_event_or_none()
+                    if event is not None:
+                        return event
+                    if not patient:
+                        scope.deadline = trio.current_time() + timeout
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             await self.abort(f"receive failed: {exc!r}")
             raise ConnectionLost(f"connection lost while receiving: {exc!r}") from exc
+        except ImapError as exc:  # ProtocolError, LimitExceeded, ConnectionLost
+            await self.abort(str(exc))
+            raise
+        # Only reached when the deadline cancelled the read.
+        await self.abort("receive timed out")
+        raise ImapTimeout(f"no answer from the server within {timeout} s")
+
+    def _next_event_or_none(self) -> Response | None:
+        event = self.reader.next_event()
+        return None if isinstance(event, NeedData) else event
 
     async def start_tls(self, context: ssl.SSLContext, hostname: str) -> None:
         """Upgrade after the tagged OK to STARTTLS (RFC 9051 §6.2.1).

@@ -153,13 +153,15 @@ _BASE = (
         PRIMARY KEY (message_id, ref)
     )""",
     "CREATE INDEX message_refs_by_ref ON message_refs (grant_id, ref)",
-    # date repeats the message's date so a folder's messages list from this index in order.
+    # date and flags repeat the message's: a folder's messages list from this table's
+    # index in date order, and its UID → (message, flags) map reads no other table.
     """CREATE TABLE locations (
         id {row_pk},
         folder_id TEXT NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
         message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
         uid BIGINT,
-        date BIGINT NOT NULL
+        date BIGINT NOT NULL,
+        flags TEXT NOT NULL
     )""",
     "CREATE UNIQUE INDEX locations_by_uid ON locations (folder_id, uid) WHERE uid IS NOT NULL",
     "CREATE INDEX locations_by_message ON locations (message_id)",

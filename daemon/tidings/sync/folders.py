@@ -78,8 +78,11 @@ def _apply_listing(tx: WriteTx, *, grant_id: str, entries: Sequence[ListEntry],
                 current = replace(renamed, name=name, attributes=attributes, role=role)
                 kind = EventType.FOLDER_UPDATED
             else:
+                # Knowing its UIDVALIDITY now lets a rename before its first sync be
+                # recognised too.
                 current = Folder(id=new_id(), grant_id=grant_id, name=name,
-                                 delimiter=entry.delimiter, attributes=attributes, role=role)
+                                 delimiter=entry.delimiter, attributes=attributes, role=role,
+                                 uidvalidity=uidvalidities.get(name))
                 kind = EventType.FOLDER_CREATED
         elif current.attributes != attributes or current.role != role:
             current = replace(current, attributes=attributes, role=role)

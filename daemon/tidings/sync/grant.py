@@ -20,7 +20,17 @@ from tidings.domain import (
     NewEvent,
     SyncProgress,
 )
-from tidings.imap import Exists, Expunge, Fetch, ImapClient, Raw, Recent, Vanished, search_date
+from tidings.imap import (
+    Exists,
+    Expunge,
+    Fetch,
+    ImapClient,
+    Raw,
+    Recent,
+    ServerNo,
+    Vanished,
+    search_date,
+)
 from tidings.log import get_logger
 from tidings.store import WriteTx
 from tidings.sync import apply
@@ -205,8 +215,14 @@ class GrantRunner:
                 folders, orphans = await discover_folders(link, client, emit=True)
                 self._add_orphans(orphans)
                 for folder in folders:
-                    if await self._changed(client, folder):
-                        await self._sync(client, folder)
+                    try:
+                        if await self._changed(client, folder):
+                            await self._sync(client, folder)
+                    except ServerNo as exc:
+                        # Deleted or renamed since LIST: the next discovery reconciles it.
+                        log.info("folder.unavailable", grant=link.grant_id, folder=folder.name,
+                                 error=exc.text)
+                        self._kick.set()
             await self._reap(started)
             with trio.move_on_after(link.settings.poll_interval):
                 await self._kick.wait()
@@ -238,7 +254,11 @@ class GrantRunner:
             await trio.sleep(link.settings.uidvalidity_check_interval)
             async with link.connect("uidvalidity") as client:
                 for folder in await link.store.list_folders(link.grant_id):
-                    status = await client.status(folder.name, "UIDVALIDITY")
+                    try:
+                        status = await client.status(folder.name, "UIDVALIDITY")
+                    except ServerNo:
+                        self._kick.set()  # gone since the last LIST: rediscover
+                        continue
                     changed = status.uidvalidity != folder.uidvalidity
                     if changed:
                         await self._sync(client, folder)

@@ -21,9 +21,28 @@ from tidings.sync.apply import record_grant_state
 from tidings.sync.grant import FlappingUidValidity, GrantRunner
 from tidings.sync.link import ConnectionStats, GrantLink, SyncSettings
 
-__all__ = ["Supervisor", "backoff_delay"]
+__all__ = ["Supervisor", "backoff_delay", "first_leaf"]
 
 log = get_logger("tidings.sync")
+
+
+def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first exception of a task tree's group that is not a cancellation: the one
+    that brought the tree down (the others are its siblings being cancelled)."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for leaf in leaves:
+        if not isinstance(leaf, trio.Cancelled):
+            return leaf
+    return leaves[0] if leaves else group
 
 
 def backoff_delay(attempt: int, minimum: float, maximum: float) -> float:
@@ -76,7 +95,10 @@ class Supervisor:
             attempt = 0
             while True:
                 try:
-                    await self._run_once(grant_id)
+                    try:
+                        await self._run_once(grant_id)
+                    except BaseExceptionGroup as group:
+                        raise first_leaf(group) from group
                 except NotFound:
                     log.info("grant.gone", grant=grant_id)
                     break

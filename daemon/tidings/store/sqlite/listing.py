@@ -10,7 +10,7 @@ page starts strictly below it, so rows inserted meanwhile cause neither gaps nor
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, Final
 
 from tidings.domain import Message, Thread
 from tidings.store.page_token import decode_page_token, encode_page_token
@@ -60,20 +60,39 @@ def _address_filters(query: MessageQuery | ThreadQuery) -> list[tuple[str | None
     ]
 
 
-def _address_subquery(
-    grant_id: str, role: str | None, emails: tuple[str, ...]
-) -> tuple[str, list[Any]]:
-    """SELECT the ids of the grant's messages with any of `emails` (in `role`, if given)."""
+# Past this many matching address rows, walking messages newest first and checking each
+# fills a page sooner than collecting every match from the address index and sorting it
+# (the account's own address is on nearly every message).
+_SELECTIVE_ADDRESS_ROWS: Final = 500
+
+
+def _address_clause(
+    conn: sqlite3.Connection, grant_id: str, role: str | None, emails: tuple[str, ...]
+) -> tuple[bool, str, list[Any]]:
+    """A condition on `m.id`: the message has one of `emails` (in `role`, if given).
+
+    Returns (selective, SQL, params): a selective condition is an IN over the address
+    index that the query can be driven from; otherwise an EXISTS probe per message.
+    """
     lowered = sorted({email.strip().lower() for email in emails})
-    sql = (
-        "SELECT a.message_id FROM message_addresses a"
-        f" WHERE a.grant_id = ? AND a.email IN ({placeholders(len(lowered))})"
-    )
-    params: list[Any] = [grant_id, *lowered]
+    matching = f"a.email IN ({placeholders(len(lowered))})"
+    params: list[Any] = list(lowered)
     if role is not None:
-        sql += " AND a.role = ?"
+        matching += " AND a.role = ?"
         params.append(role)
-    return sql, params
+    count = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM message_addresses a"
+        f" WHERE a.grant_id = ? AND {matching} LIMIT ?)",
+        [grant_id, *params, _SELECTIVE_ADDRESS_ROWS + 1],
+    ).fetchone()[0]
+    if count <= _SELECTIVE_ADDRESS_ROWS:
+        sql = (
+            "m.id IN (SELECT a.message_id FROM message_addresses a"
+            f" WHERE a.grant_id = ? AND {matching})"
+        )
+        return True, sql, [grant_id, *params]
+    sql = f"EXISTS (SELECT 1 FROM message_addresses a WHERE a.message_id = m.id AND {matching})"
+    return False, sql, params
 
 
 def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) -> Page[Message]:
@@ -83,8 +102,8 @@ def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) 
         where.add("instr(m.subject_search, ?) > 0", query.subject.casefold())
     for role, emails in _address_filters(query):
         if emails:
-            subquery, params = _address_subquery(grant_id, role, emails)
-            where.add(f"m.id IN ({subquery})", *params)
+            _selective, clause, params = _address_clause(conn, grant_id, role, emails)
+            where.add(clause, *params)
     _flag(where, "m.unread", query.unread)
     _flag(where, "m.starred", query.starred)
     _flag(where, "m.has_attachments", query.has_attachment)
@@ -135,14 +154,20 @@ def list_threads(conn: sqlite3.Connection, grant_id: str, query: ThreadQuery) ->
     if query.subject:
         where.add("instr(t.subject_search, ?) > 0", query.subject.casefold())
     # A thread matches when one of its messages does.
-    in_thread = "t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN ({}))"
     for role, emails in _address_filters(query):
         if emails:
-            subquery, params = _address_subquery(grant_id, role, emails)
-            where.add(in_thread.format(subquery), *params)
+            selective, clause, params = _address_clause(conn, grant_id, role, emails)
+            if selective:
+                where.add(f"t.id IN (SELECT m.thread_id FROM messages m WHERE {clause})", *params)
+            else:
+                where.add(
+                    f"EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND {clause})",
+                    *params,
+                )
     if query.folder_id is not None:
         where.add(
-            in_thread.format("SELECT message_id FROM locations WHERE folder_id = ?"),
+            "t.id IN (SELECT m.thread_id FROM locations l JOIN messages m ON m.id = l.message_id"
+            " WHERE l.folder_id = ?)",
             query.folder_id,
         )
     _flag(where, "t.unread", query.unread)

@@ -117,9 +117,7 @@ def folder_uid_map(
 ) -> dict[int, tuple[str, tuple[str, ...]]]:
     decode = FlagDecoder()
     rows = conn.execute(
-        "SELECT l.uid, l.message_id, m.flags FROM locations l"
-        " JOIN messages m ON m.id = l.message_id"
-        " WHERE l.folder_id = ? AND l.uid IS NOT NULL",
+        "SELECT uid, message_id, flags FROM locations WHERE folder_id = ? AND uid IS NOT NULL",
         (folder_id,),
     )
     return {uid: (message_id, decode(flags)) for uid, message_id, flags in rows}

@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Final, TypeVar
 
+import structlog
 import trio
 
 from tidings.domain import (
@@ -43,6 +44,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 READERS: Final = 4
+
+log = structlog.get_logger(__name__)
 
 
 def _found(kind: str, object_id: str, value: R | None) -> R:
@@ -129,7 +132,12 @@ class SqliteStore(Store):
             job.done.set()
         if last_position is not None:
             for listener in self._listeners:
-                listener(last_position)
+                try:
+                    listener(last_position)
+                except Exception:
+                    # Raising here would crash the trio run (this is a run_sync_soon
+                    # callback); one broken listener must not stop the others.
+                    log.exception("store.commit_listener_failed", listener=repr(listener))
 
     # -- reads --------------------------------------------------------------------------------
     async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:

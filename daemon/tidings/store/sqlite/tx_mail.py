@@ -55,13 +55,15 @@ class MailTx(TxBase):
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [attachment_params(a, n) for n, a in enumerate(message.attachments)],
         )
+        flags = encode_flags(message.flags)
         for location in message.locations:
             self._check_folder(location.folder_id, message.grant_id)
             if location.uid is not None:
                 self._check_uid_free(location.folder_id, location.uid, message.id)
             self._exec(
-                "INSERT INTO locations (folder_id, message_id, uid, date) VALUES (?, ?, ?, ?)",
-                (location.folder_id, message.id, location.uid, message.date),
+                "INSERT INTO locations (folder_id, message_id, uid, date, flags)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (location.folder_id, message.id, location.uid, message.date, flags),
             )
         self._touch_threads([message.thread_id])
 
@@ -84,11 +86,11 @@ class MailTx(TxBase):
 
     def add_location(self, message_id: str, folder_id: str, uid: int) -> None:
         row = self._conn.execute(
-            "SELECT grant_id, thread_id, date FROM messages WHERE id = ?", (message_id,)
+            "SELECT grant_id, thread_id, date, flags FROM messages WHERE id = ?", (message_id,)
         ).fetchone()
         if row is None:
             raise NotFound("message", message_id)
-        grant_id, thread_id, date = row
+        grant_id, thread_id, date, flags = row
         self._check_folder(folder_id, grant_id)
         if self._check_uid_free(folder_id, uid, message_id):
             return  # already recorded
@@ -101,8 +103,9 @@ class MailTx(TxBase):
             self._exec("UPDATE locations SET uid = ? WHERE id = ?", (uid, unmatched[0]))
         else:
             self._exec(
-                "INSERT INTO locations (folder_id, message_id, uid, date) VALUES (?, ?, ?, ?)",
-                (folder_id, message_id, uid, date),
+                "INSERT INTO locations (folder_id, message_id, uid, date, flags)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (folder_id, message_id, uid, date, flags),
             )
         self._touch_threads([thread_id])
 
@@ -168,15 +171,17 @@ class MailTx(TxBase):
         ).fetchone()
         if row is None:
             raise NotFound("message", message_id)
+        encoded = encode_flags(flags)
         self._exec(
             "UPDATE messages SET flags = ?, unread = ?, starred = ? WHERE id = ?",
             (
-                encode_flags(flags),
+                encoded,
                 int(not has_flag(flags, "\\Seen")),
                 int(has_flag(flags, "\\Flagged")),
                 message_id,
             ),
         )
+        self._exec("UPDATE locations SET flags = ? WHERE message_id = ?", (encoded, message_id))
         self._touch_threads([row[0]])
 
     def delete_message(self, message_id: str) -> None:
