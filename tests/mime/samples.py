@@ -35,7 +35,7 @@ MIXED_WITH_ATTACHMENTS = (
     b"\r\n"
     b"This is a multi-part message in MIME format.\r\n"
     b"--outer\r\n"
-    b"Content-Type: multipart/related; boundary=rel; type=\"multipart/alternative\"\r\n"
+    b'Content-Type: multipart/related; boundary=rel; type="multipart/alternative"\r\n'
     b"\r\n"
     b"--rel\r\n"
     b"Content-Type: multipart/alternative; boundary=alt\r\n"
@@ -126,7 +126,9 @@ def rfc9051_example() -> bytes:
         return _part(f"Content-Type: {kind}", f"content of {number}")
 
     def message(subject: str, body_type: str, body: str) -> str:
-        return f"From: x@example.org\r\nSubject: {subject}\r\nContent-Type: {body_type}\r\n\r\n{body}"
+        return (
+            f"From: x@example.org\r\nSubject: {subject}\r\nContent-Type: {body_type}\r\n\r\n{body}"
+        )
 
     msg_3 = message(
         "three",

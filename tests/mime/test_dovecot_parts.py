@@ -7,6 +7,7 @@ import re
 import socket
 
 import pytest
+from tidings.mime import iter_part_bytes, parse_message
 
 from tests.mime.samples import (
     FORWARDED,
@@ -15,7 +16,6 @@ from tests.mime.samples import (
     rfc9051_example,
 )
 from tests.support.dovecot import Dovecot
-from tidings.mime import iter_part_bytes, parse_message
 
 pytestmark = pytest.mark.dovecot
 

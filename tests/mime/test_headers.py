@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
 from tidings.mime import (
     EmailAddress,
     decode_encoded_words,
@@ -21,7 +20,7 @@ BASIC = (
     b"References: <root@example.org>\r\n"
     b"  <middle@example.org>\r\n"
     b'From: "Alice Example" <Alice@Example.ORG>\r\n'
-    b"To: bob@example.com, \"Doe, Jane\" <jane@EXAMPLE.com>\r\n"
+    b'To: bob@example.com, "Doe, Jane" <jane@EXAMPLE.com>\r\n'
     b"Cc: undisclosed-recipients:;\r\n"
     b"Subject: Re: Quarterly\r\n"
     b" report\r\n"
@@ -130,7 +129,7 @@ def test_broken_address_lists() -> None:
     raw = (
         b"Message-ID: <a@b>\r\n"
         b"From: Foo Bar <foo@bar.com\r\n"
-        b"To: John Doe, jane@x.org,, <@>, \"unbalanced <q@x.org>\r\n"
+        b'To: John Doe, jane@x.org,, <@>, "unbalanced <q@x.org>\r\n'
         b"Cc: =?utf-8?q?M=C3=BCller=2C_Hans?= <hans@x.de>\r\n"
     )
     summary = parse_headers(raw)
@@ -213,7 +212,10 @@ def test_empty_and_headerless_input() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("Tue, 4 Jun 2024 12:00:00 +0200", datetime(2024, 6, 4, 12, tzinfo=timezone(timedelta(hours=2)))),
+        (
+            "Tue, 4 Jun 2024 12:00:00 +0200",
+            datetime(2024, 6, 4, 12, tzinfo=timezone(timedelta(hours=2))),
+        ),
         ("4 Jun 2024 12:00:00 GMT", datetime(2024, 6, 4, 12, tzinfo=UTC)),
         ("Tue, 04 Jun 24 12:00 -0000", datetime(2024, 6, 4, 12, tzinfo=UTC)),
         ("Tue, 4 Jun 2024 12:00:00 +0200 (CEST)", datetime(2024, 6, 4, 10, tzinfo=UTC)),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from tidings.mime import AttachmentInfo, PartNotFound, iter_part_bytes, parse_message
 
 from tests.mime.samples import (
     ALTERNATIVE,
@@ -9,7 +10,6 @@ from tests.mime.samples import (
     RFC9051_LEAVES,
     rfc9051_example,
 )
-from tidings.mime import AttachmentInfo, PartNotFound, iter_part_bytes, parse_message
 
 
 def test_multipart_alternative_picks_both_bodies() -> None:
@@ -28,7 +28,9 @@ def test_mixed_related_and_attachments() -> None:
     assert parsed.html == '<p>Total: 5 €</p><img src="cid:logo@example.com">'
     assert parsed.attachments == (
         AttachmentInfo("1.2", None, "image/png", 8, "logo@example.com", None, True, "base64"),
-        AttachmentInfo("2", "€ rates.pdf", "application/pdf", 9, None, "attachment", False, "base64"),
+        AttachmentInfo(
+            "2", "€ rates.pdf", "application/pdf", 9, None, "attachment", False, "base64"
+        ),
         # name= fallback, with an encoded-word mailers write there.
         AttachmentInfo("3", "übersicht.csv", "text/csv", 8, None, None, False, None),
         AttachmentInfo("4", None, "text/calendar", 30, None, None, False, None),

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tidings.mime import normalize_message_id, normalize_subject, parse_message_ids, split_subject
 
 
@@ -49,7 +48,7 @@ def test_normalize_message_id() -> None:
         ("[list] Re: [list] Hello", "hello", True),
         ("[list]   Hello   there ", "hello there", False),
         ("回复: 你好", "你好", True),
-        ("转发：你好", "你好", True),
+        ("转发\uff1a你好", "你好", True),  # a full-width colon
         ("Hello (fwd)", "hello", True),
         ("Resolution: approved", "resolution: approved", False),
         ("Reply needed", "reply needed", False),

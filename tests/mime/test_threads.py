@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tidings.mime import ThreadInput, build_threads
 
 DAY0 = datetime(2024, 6, 1, tzinfo=UTC)
@@ -126,10 +125,10 @@ def test_duplicate_message_ids_and_keys() -> None:
 
 def test_naive_and_missing_dates_do_not_break_ordering() -> None:
     items = [
-        ThreadInput("a", "<a@x>", (), (), "Topic", datetime(2024, 1, 1)),  # noqa: DTZ001
+        ThreadInput("a", "<a@x>", (), (), "Topic", datetime(2024, 1, 1)),
         ThreadInput("b", "<b@x>", (), (), "Topic", DAY0),
         ThreadInput("c", "<c@x>", (), (), "Re: Topic", None),
-        ThreadInput("d", "<d@x>", (), (), "Re: Topic", datetime(2024, 3, 1)),  # noqa: DTZ001
+        ThreadInput("d", "<d@x>", (), (), "Re: Topic", datetime(2024, 3, 1)),
     ]
     assert as_sets(build_threads(items)) == {frozenset("acd"), frozenset("b")}
 

@@ -25,7 +25,7 @@ WORDS = ["invoice", "Meeting", "lunch", "Rechnung für März", "report", "déjà
 def _dataset(
     rng: random.Random, grant_id: str, folders: list[str], threads: list[str]
 ) -> list[Message]:
-    messages = []
+    messages: list[Message] = []
     for _ in range(300):
         message_id = new_id()
         people = [EmailAddress(None, rng.choice(PEOPLE)) for _ in range(4)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from collections.abc import Set as AbstractSet
 
 from tidings.domain import Event, EventType
@@ -21,7 +21,7 @@ async def follow(
     grant_ids: AbstractSet[str] | None = None,
     types: AbstractSet[EventType] | None = None,
     batch: int = 500,
-) -> AsyncIterator[list[Event]]:
+) -> AsyncGenerator[list[Event], None]:
     """Yield the events after position `after` that pass the filters, in log order, in
     batches of at most `batch`, forever.
 
@@ -29,7 +29,7 @@ async def follow(
     the hub to report a higher position. Nothing is held in memory for a subscriber, so a
     slow one just reads further behind in the log; writers never wait for it.
     Raises `CursorExpired` when retention has purged events the subscriber has not seen,
-    also while it is following.
+    also while it is following. Close it with `contextlib.aclosing`.
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")

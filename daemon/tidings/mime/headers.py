@@ -20,14 +20,6 @@ MAX_VALUE_CHARS = 64 * 1024
 # Threading needs the root and the last ancestors; the middle of a huge chain is noise.
 MAX_REFERENCES = 256
 
-_ADDRESS_FIELDS = frozenset(
-    {
-        "from", "sender", "reply-to", "to", "cc", "bcc",
-        "resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc",
-        "return-receipt-to", "disposition-notification-to", "errors-to",
-        "mail-followup-to", "mail-reply-to",
-    }
-)  # fmt: skip
 _PARAMETERIZED_FIELDS = frozenset({"content-type", "content-disposition"})
 _ID_FIELDS = frozenset(
     {"message-id", "in-reply-to", "references", "content-id", "resent-message-id"}

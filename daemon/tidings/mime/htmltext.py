@@ -30,6 +30,7 @@ _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _TAGS = re.compile(r"<[^>]*>?")
+_LONE_LT = re.compile(r"<(?=[^<>]*(?:<|\Z))")
 _SNIPPET_HTML_CHARS = 256 * 1024
 _PARAGRAPH_BREAK = "\x00P"
 _LINE_BREAK = "\x00L"
@@ -97,11 +98,32 @@ def _layout(chunks: list[str]) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
+def _defuse(html_text: str) -> str:
+    """Remove comments and escape every "<" that opens no tag, in linear time.
+
+    ``html.parser`` rescans the rest of the document for each "<" whose tag never ends
+    ("<a <a <a ...", an unclosed comment), which is quadratic: a hostile message could
+    stall a worker for hours. A "<" followed by another "<" before any ">" cannot open a
+    tag that a mail reader would render, so it is text.
+    """
+    out: list[str] = []
+    position = 0
+    while (start := html_text.find("<!--", position)) >= 0:
+        out.append(html_text[position:start])
+        end = html_text.find("-->", start + 4)
+        if end < 0:
+            position = len(html_text)  # an unclosed comment runs to the end
+            break
+        position = end + 3
+    out.append(html_text[position:])
+    return _LONE_LT.sub("&lt;", "".join(out).replace("\x00", ""))
+
+
 def html_to_text(html_text: str) -> str:
     """Readable text of an HTML body: hidden elements dropped, blocks on their own lines."""
     parser = _TextExtractor()
     try:
-        parser.feed(html_text.replace("\x00", ""))
+        parser.feed(_defuse(html_text))
         parser.close()
     except (AssertionError, ValueError, IndexError):
         # _markupbase raises AssertionError on some malformed declarations; keep what

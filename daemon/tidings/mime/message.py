@@ -99,22 +99,23 @@ class _Walker:
             self.warnings.append(f"part {part.number}: nested deeper than {MAX_DEPTH}; not read")
             return _Bodies()
         if is_multipart(part.entity):
-            return self.visit_multipart(part)
+            return self.visit_children(part.entity, children(part), force_attachment)
         return self.visit_leaf(part, force_attachment=force_attachment)
 
     def visit_root(self, root: Message) -> _Bodies:
         self.note_defects("message", root)
         if is_multipart(root):
-            return self.visit_children(root, top_level_parts(root))
-        return self.visit(top_level_parts(root)[0])
+            return self.visit_children(root, top_level_parts(root), force_attachment=False)
+        # The message itself is part 1; its defects were noted just above.
+        return self.visit_leaf(top_level_parts(root)[0], force_attachment=False)
 
-    def visit_multipart(self, part: NumberedPart) -> _Bodies:
-        return self.visit_children(part.entity, children(part))
-
-    def visit_children(self, entity: Message, parts: list[NumberedPart]) -> _Bodies:
+    def visit_children(
+        self, entity: Message, parts: list[NumberedPart], force_attachment: bool
+    ) -> _Bodies:
+        """The bodies of a multipart; ``force_attachment`` lists every leaf as attachment."""
         subtype = entity.get_content_subtype()
         if subtype == "alternative":
-            results = [self.visit(child) for child in parts]
+            results = [self.visit(child, force_attachment=force_attachment) for child in parts]
             texts = next((r.texts for r in reversed(results) if r.texts), [])
             htmls = next((r.htmls for r in reversed(results) if r.htmls), [])
             return _Bodies(texts, htmls)
@@ -123,11 +124,11 @@ class _Walker:
             bodies = _Bodies()
             for child in parts:
                 if child is root:
-                    bodies = self.visit(child)
+                    bodies = self.visit(child, force_attachment=force_attachment)
                 else:
                     self.visit(child, force_attachment=True)
             return bodies
-        return _merge([self.visit(child) for child in parts])
+        return _merge([self.visit(c, force_attachment=force_attachment) for c in parts])
 
     def related_root(self, entity: Message, parts: list[NumberedPart]) -> NumberedPart:
         start = part_headers(entity).params.get("start")

@@ -60,7 +60,11 @@ class Store(ABC):
     @abstractmethod
     async def write(self, fn: Callable[[WriteTx], T]) -> T:
         """Run `fn` in the writer, atomically. Once submitted it runs to the end even if
-        the caller is cancelled meanwhile (the cancellation arrives after it)."""
+        the caller is cancelled meanwhile (the cancellation arrives after it).
+
+        `fn` runs on the writer's thread while other writes wait: keep it to `WriteTx`
+        calls and quick computation (no network, no trio, no sleeping).
+        """
 
     @abstractmethod
     def add_commit_listener(self, listener: CommitListener) -> None:

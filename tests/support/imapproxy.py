@@ -1,0 +1,55 @@
+"""A plaintext TCP proxy in front of Dovecot that misbehaves on purpose: it rewrites every
+UIDVALIDITY the server reports so that each session sees a different value, as some
+misconfigured servers do."""
+
+from __future__ import annotations
+
+import re
+
+import trio
+
+__all__ = ["FlappingUidValidityProxy"]
+
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
+class FlappingUidValidityProxy:
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.sessions = 0
+        self.port = 0
+
+    async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+                    ) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        self.port = listeners[0].socket.getsockname()[1]
+        task_status.started(self.port)
+        await trio.serve_listeners(self._handle, listeners)
+
+    async def _handle(self, client: trio.SocketStream) -> None:
+        self.sessions += 1
+        shift = self.sessions * 1000
+        async with client, await trio.open_tcp_stream(*self.upstream) as server:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._pump, client, server, None, nursery.cancel_scope)
+                nursery.start_soon(self._pump, server, client, shift, nursery.cancel_scope)
+
+    @staticmethod
+    async def _pump(source: trio.SocketStream, sink: trio.SocketStream, shift: int | None,
+                    scope: trio.CancelScope) -> None:
+        pending = b""
+        try:
+            while data := await source.receive_some(65536):
+                if shift is None:
+                    await sink.send_all(data)
+                    continue
+                # Rewrite whole lines only, so a number split across reads is not missed.
+                pending += data
+                head, sep, pending = pending.rpartition(b"\n")
+                if sep:
+                    await sink.send_all(_UIDVALIDITY.sub(
+                        lambda m: b"UIDVALIDITY %d" % (int(m.group(1)) + shift), head + sep))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        finally:
+            scope.cancel()
