@@ -231,3 +231,14 @@ async def test_vanished_and_flag_changes_during_fetch_are_kept() -> None:
                                                      changedsince=5, vanished=True)]
         assert got == [1, 7]
         assert client.drain_unsolicited() == [Vanished((3,), earlier=True)]
+
+
+async def test_unselect_without_unselect_never_expunges() -> None:
+    async def script(s: ScriptedServer) -> None:
+        cmd = await s.expect("EXAMINE")  # a name that cannot exist: deselects only
+        await s.send(f"{cmd.tag} NO [NONEXISTENT] no such mailbox")
+
+    async with fake_imap(script, greeting="* OK [CAPABILITY IMAP4rev1] hi") as (client, _s):
+        client.selected = "INBOX"
+        await client.unselect()
+        assert client.selected is None

@@ -1,8 +1,9 @@
 """The trio IMAP client: connect, authenticate, and the commands the sync engine uses.
 
 Open one with :func:`open_imap`; it greets, upgrades with STARTTLS when asked, and on
-exit logs out under a short shielded deadline. Mailbox and message commands live in
-:class:`ImapClient`; this module holds connection setup and authentication.
+exit logs out under a short shielded deadline. This module holds connection setup and
+authentication; :class:`ImapClient` inherits the mailbox commands (``commands.py``),
+the message commands and IDLE (``messages.py``) and the command engine (``session.py``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,28 @@
+"""Run the sync supervisor alone in its own process, on a store file, for crash tests:
+``python -m tests.support.sync_process DB KEYHEX CAFILE``."""
+
+from __future__ import annotations
+
+import ssl
+import sys
+
+import trio
+
+from tidings.log import configure_logging
+from tidings.store import open_store
+from tidings.sync.link import SyncSettings
+from tidings.sync.supervisor import Supervisor
+
+
+async def main(db: str, key: bytes, cafile: str) -> None:
+    async with open_store(db, key) as store:
+        supervisor = Supervisor(
+            store, SyncSettings(poll_interval=0.5, min_backoff=0.2, max_backoff=1.0,
+                                fetch_batch=50),
+            ssl_context_factory=lambda: ssl.create_default_context(cafile=cafile))
+        await supervisor.run()
+
+
+if __name__ == "__main__":
+    configure_logging("warning")
+    trio.run(main, sys.argv[1], bytes.fromhex(sys.argv[2]), sys.argv[3])
