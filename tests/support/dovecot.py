@@ -233,7 +233,7 @@ namespace inbox {{
         return base if folder == "INBOX" else base / f".{folder.replace('/', '.')}"
 
     def seed(self, user: str, messages: Iterable[bytes], folder: str = "INBOX",
-             flags: str = "", when: datetime | None = None) -> int:
+             flags: str = "", when: datetime | None = None, *, chown: bool = True) -> int:
         """Write messages straight into the user's maildir; file mtime = INTERNALDATE.
 
         ``flags`` uses maildir letters (S seen, F flagged, R answered, D draft, T deleted).
@@ -250,8 +250,13 @@ namespace inbox {{
             path.write_bytes(raw)
             os.utime(path, (stamp, stamp))
             count += 1
-        _chown_tree(self.root / "mail" / user)
+        if chown:
+            self.chown_mail(user)
         return count
+
+    def chown_mail(self, user: str) -> None:
+        """Give the user's maildir to the mail processes' user (nobody)."""
+        _chown_tree(self.root / "mail" / user)
 
 
 def _chown_tree(path: Path) -> None:

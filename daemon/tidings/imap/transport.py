@@ -129,6 +129,7 @@ class Transport:
         :class:`ImapTimeout` once the server has sent nothing for the connection's
         timeout; a ``patient`` wait has no limit (IDLE: the caller holds its own).
         """
+        self.check()
         try:
             first = self.reader.next_event()
         except ImapError as exc:  # ProtocolError, LimitExceeded, ConnectionLost
@@ -136,7 +137,6 @@ class Transport:
             raise
         if not isinstance(first, NeedData):
             return first
-        self.check()
         reader = self.reader
         receive_some = self.stream.receive_some
         timeout = self.timeout

@@ -100,9 +100,11 @@ def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) 
     where.add("m.grant_id = ?", grant_id)
     if query.subject:
         where.add("instr(m.subject_search, ?) > 0", query.subject.casefold())
+    by_address = False
     for role, emails in _address_filters(query):
         if emails:
-            _selective, clause, params = _address_clause(conn, grant_id, role, emails)
+            selective, clause, params = _address_clause(conn, grant_id, role, emails)
+            by_address = by_address or selective
             where.add(clause, *params)
     _flag(where, "m.unread", query.unread)
     _flag(where, "m.starred", query.starred)
@@ -116,7 +118,13 @@ def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) 
     after = decode_page_token(query.page_token) if query.page_token is not None else None
     # First the page's ids, reading only index entries and the leading columns of each
     # row; then the whole rows (bodies included) for just those ids.
-    if query.folder_id is None:
+    if by_address and query.folder_id is not None:
+        # The few messages with that address are fewer than the folder's: start from them.
+        where.add(
+            "EXISTS (SELECT 1 FROM locations l WHERE l.message_id = m.id AND l.folder_id = ?)",
+            query.folder_id,
+        )
+    if query.folder_id is None or by_address:
         if after is not None:
             where.add("(m.date, m.id) < (?, ?)", *after)
         sql = (
