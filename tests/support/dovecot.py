@@ -72,6 +72,8 @@ class Dovecot:
         root = self.root
         (root / "run" / "state").mkdir(parents=True, exist_ok=True)
         (root / "mail").mkdir(exist_ok=True)
+        # The mail processes run as nobody and create new users' maildirs here.
+        os.chmod(root / "mail", 0o1777)
         if not self.cert_path.exists():
             subprocess.run(
                 ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
@@ -91,6 +93,8 @@ ssl_cert = <{self.cert_path}
 ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Tests log in with wrong passwords on purpose; no per-IP penalty for the ones after.
+auth_failure_delay = 0
 log_path = {root}/dovecot.log
 default_login_user = nobody
 default_internal_user = root
@@ -134,6 +138,11 @@ service lmtp {{
 default_client_limit = 8000
 service auth {{
   client_limit = 20000
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 default_process_limit = 4000
 protocol imap {{

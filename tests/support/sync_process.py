@@ -1,5 +1,5 @@
-"""Run the sync supervisor alone in its own process, on a store file, for crash tests:
-``python -m tests.support.sync_process DB KEYHEX CAFILE``."""
+"""Run the sync supervisor alone in its own process, on a store file, for crash tests and
+benchmarks: ``python -m tests.support.sync_process DB KEYHEX CAFILE [--poll SECONDS]``."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from tidings.sync.link import SyncSettings
 from tidings.sync.supervisor import Supervisor
 
 
-async def main(db: str, key: bytes, cafile: str) -> None:
+async def main(db: str, key: bytes, cafile: str, poll: float) -> None:
     async with open_store(db, key) as store:
         supervisor = Supervisor(
-            store, SyncSettings(poll_interval=0.5, min_backoff=0.2, max_backoff=1.0,
+            store, SyncSettings(poll_interval=poll, min_backoff=0.2, max_backoff=1.0,
                                 fetch_batch=50),
             ssl_context_factory=lambda: ssl.create_default_context(cafile=cafile))
         await supervisor.run()
@@ -25,4 +25,5 @@ async def main(db: str, key: bytes, cafile: str) -> None:
 
 if __name__ == "__main__":
     configure_logging("warning")
-    trio.run(main, sys.argv[1], bytes.fromhex(sys.argv[2]), sys.argv[3])
+    poll = float(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "--poll" else 0.5
+    trio.run(main, sys.argv[1], bytes.fromhex(sys.argv[2]), sys.argv[3], poll)
