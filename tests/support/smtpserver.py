@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import smtplib
 import ssl
 import threading
@@ -204,6 +205,8 @@ class SmtpServer:
             options = []
             if any(b >= 0x80 for b in record.data) and lmtp.has_extn("8bitmime"):
                 options.append("BODY=8BITMIME")
+            if not record.sender.isascii() and lmtp.has_extn("smtputf8"):
+                options.append("SMTPUTF8")
             lmtp.sendmail(record.sender, local, record.data, mail_options=options)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -214,10 +217,14 @@ class SmtpServer:
         protocol = _CountingSMTP(
             self, _Handler(self), loop=loop, hostname="localhost", ident="tidings-test",
             data_size_limit=self.max_size or 0, enable_SMTPUTF8=True,
-            tls_context=tls_context, auth_required=True,
-            # aiosmtpd only knows TLS begun by STARTTLS; on the implicit-TLS listener
-            # every connection is already encrypted.
-            auth_require_tls=not implicit_tls, authenticator=self._authenticate)
+            tls_context=tls_context, auth_required=True, auth_require_tls=True,
+            authenticator=self._authenticate)
+        if implicit_tls:
+            # aiosmtpd only knows TLS begun by STARTTLS and warns about AUTH without
+            # TLS when told otherwise in its constructor; on this listener every
+            # connection is encrypted before the first byte.
+            protocol._auth_require_tls = False
+        self._protocols = [p for p in self._protocols if p.transport is not None]
         self._protocols.append(protocol)
         return protocol
 
@@ -261,6 +268,8 @@ class SmtpServer:
         await asyncio.get_running_loop().shutdown_default_executor()
 
     def start(self) -> None:
+        # aiosmtpd logs every session at INFO and a deprecation notice per AUTH.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         self._thread = threading.Thread(target=self._serve, name="smtp-test-server",
                                         daemon=True)
         self._thread.start()

@@ -42,7 +42,11 @@ def command(verb: str, argument: str = "", *, utf8: bool = False) -> bytes:
     line = f"{verb} {argument}" if argument else verb
     if "\r" in line or "\n" in line or "\x00" in line:
         raise SmtpCommandError(f"{verb}: CR, LF or NUL in the command")
-    return line.encode("utf-8" if utf8 else "ascii") + b"\r\n"
+    try:
+        return line.encode("utf-8" if utf8 else "ascii") + b"\r\n"
+    except UnicodeEncodeError:
+        raise SmtpCommandError(f"{verb}: non-ASCII text outside an SMTPUTF8 transaction"
+                               ) from None
 
 
 def mail_from(sender: str, params: list[str], *, utf8: bool) -> bytes:
