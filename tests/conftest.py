@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from tidings.log import configure_logging
 from tests.support.dovecot import Dovecot, dovecot_available
+from tests.support.smtpserver import smtp_server  # noqa: F401  (a shared fixture)
 
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -18,6 +18,12 @@ Example ``tidings.toml``::
     format = "json"                                 # or "console"
     [events]
     retention_days = 7
+    [imap]
+    ca_file = "/etc/tidings/ca.pem"                 # optional: trust these CAs, not the system's
+    timeout = 60                                    # seconds, for every network wait
+    [smtp]
+    ca_file = "/etc/tidings/ca.pem"
+    timeout = 30
 
 Every scalar has an environment override named after its path, e.g. ``TIDINGS_GRPC_PORT``,
 ``TIDINGS_DATA_DIR``, ``TIDINGS_STORE``, ``TIDINGS_KEY`` (base64 of the 32-byte storage key;
@@ -39,7 +45,9 @@ __all__ = [
     "ConfigError",
     "EventsConfig",
     "GrpcConfig",
+    "ImapConfig",
     "LogConfig",
+    "SmtpConfig",
     "SyncConfig",
     "WebConfig",
     "load_config",
@@ -87,6 +95,19 @@ class SyncConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ImapConfig:
+    # PEM file of the CAs that IMAP servers' certificates must chain to; None: the system's.
+    ca_file: str | None = None
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    ca_file: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: str = "./data"
     store: str | None = None
@@ -96,6 +117,8 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    imap: ImapConfig = field(default_factory=ImapConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
     @property
     def store_url(self) -> str:
@@ -165,4 +188,12 @@ def load_config(path: str | os.PathLike[str] | None = None,
         raise ConfigError("grpc.tls_cert and grpc.tls_key must be given together")
     if config.log.format not in ("json", "console"):
         raise ConfigError("log.format: must be 'json' or 'console'")
+    for name, ca_file in (("imap.ca_file", config.imap.ca_file),
+                          ("smtp.ca_file", config.smtp.ca_file)):
+        if ca_file is not None and not Path(ca_file).is_file():
+            raise ConfigError(f"{name}: {ca_file} is not a readable file")
+    for name, timeout in (("imap.timeout", config.imap.timeout),
+                          ("smtp.timeout", config.smtp.timeout)):
+        if timeout <= 0:
+            raise ConfigError(f"{name}: must be more than 0 seconds")
     return config

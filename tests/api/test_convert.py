@@ -94,7 +94,7 @@ def test_message_fields_reach_the_reply() -> None:
     assert not reply.unread
     assert not reply.starred
     assert list(reply.folders) == ["f-inbox", "f-work"]
-    assert reply.body == "Shall we &lt;eat&gt;?<br>\nAt noon."
+    assert reply.body == "<p>Shall we &lt;eat&gt;?<br>\nAt noon.</p>"
     assert [(a.id, a.grant_id, a.filename, a.size) for a in reply.attachments] == [
         ("a1", "g1", "menu.pdf", 1234)
     ]

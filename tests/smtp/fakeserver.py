@@ -10,7 +10,7 @@ until the client goes away.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -19,7 +19,8 @@ import trio.testing
 from tidings.smtp import SmtpClient, SmtpParams, start_session
 from tidings.smtp.transport import SmtpTransport
 
-__all__ = ["EXTENSIONS", "ScriptedServer", "connector", "fake_smtp", "params"]
+__all__ = ["EXTENSIONS", "Script", "ScriptedServer", "connector", "ehlo_lines", "fake_smtp",
+           "params"]
 
 EXTENSIONS = ("PIPELINING", "SIZE 10000", "8BITMIME", "SMTPUTF8", "AUTH PLAIN LOGIN",
               "ENHANCEDSTATUSCODES")
@@ -61,7 +62,7 @@ class ScriptedServer:
 
     async def expect(self, verb: str) -> bytes:
         line = await self.read_line()
-        assert line.upper().startswith(verb.encode()), f"expected {verb}, got {line!r}"
+        assert line.upper().startswith(verb.upper().encode()), f"expected {verb}, got {line!r}"
         return line
 
     async def read_data(self) -> bytes:
@@ -72,6 +73,11 @@ class ScriptedServer:
         data = bytes(self._buf[:stop])
         del self._buf[:stop]
         return data
+
+    async def hang(self) -> None:
+        """Answer nothing more; return once the client has closed the connection."""
+        while True:
+            await self._fill()
 
     async def send(self, *lines: str | bytes) -> None:
         """Each line gets a CRLF; all go in one write."""
@@ -100,7 +106,7 @@ def ehlo_lines(extensions: Sequence[str]) -> list[str]:
     return [f"250-{n}" for n in names[:-1]] + [f"250 {names[-1]}"]
 
 
-Script = Callable[[ScriptedServer], Awaitable[None]]
+Script = Callable[[ScriptedServer], Coroutine[Any, Any, None]]
 
 
 async def _nothing(server: ScriptedServer) -> None:
@@ -144,7 +150,8 @@ async def fake_smtp(
     except BaseExceptionGroup as group:
         # Show the one real failure (client or script) as itself.
         if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
+            failure = group.exceptions[0]
+            raise failure from failure.__cause__  # keep the cause the client gave it
         raise
 
 

@@ -17,8 +17,8 @@ from tidings.smtp.encode import (
     rcpt_to,
     xoauth2_initial_response,
 )
-from tidings.smtp.session import parse_ehlo
 from tidings.smtp.replies import Reply
+from tidings.smtp.session import parse_ehlo
 
 
 def unstuff(payload: bytes) -> bytes:

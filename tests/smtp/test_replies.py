@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tidings.smtp import (
     NEED_DATA,
+    NeedData,
     Reply,
     ReplyLimits,
     ReplyReader,
@@ -24,7 +25,7 @@ def read_all(*chunks: bytes, limits: ReplyLimits | None = None) -> list[Reply]:
         if not chunk:
             continue  # b"" would mean end of stream
         reader.receive_data(chunk)
-        while not isinstance(reply := reader.next_reply(), type(NEED_DATA)):
+        while not isinstance(reply := reader.next_reply(), NeedData):
             replies.append(reply)
     return replies
 

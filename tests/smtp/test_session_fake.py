@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import logging
 
 import pytest
+import structlog
+import structlog.testing
 import trio
 import trio.testing
 from tidings.smtp import (
@@ -198,7 +201,7 @@ async def test_reply_timeout_breaks_the_connection(
         autojump_clock: trio.testing.MockClock) -> None:
     async def script(server: ScriptedServer) -> None:
         await server.expect("NOOP")
-        await trio.sleep_forever()
+        await server.hang()
 
     async with fake_smtp(script) as (client, _server):
         with pytest.raises(SmtpTimeout):
@@ -234,11 +237,19 @@ async def test_421_closes_the_session() -> None:
 async def test_cancelled_command_leaves_the_connection_broken() -> None:
     async def script(server: ScriptedServer) -> None:
         await server.expect("NOOP")
-        await trio.sleep_forever()
+        await server.hang()
 
     async with fake_smtp(script) as (client, server):
-        with trio.move_on_after(0.05):
-            await client.noop()
+        scope = trio.CancelScope()
+
+        async def noop() -> None:
+            with scope:
+                await client.noop()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(noop)
+            await trio.testing.wait_all_tasks_blocked()
+            scope.cancel()
         assert client.broken is not None
     assert b"QUIT" not in server.lines
 
@@ -261,3 +272,27 @@ async def test_one_command_at_a_time() -> None:
 
 def test_ehlo_lines_helper() -> None:
     assert ehlo_lines(["A", "B"]) == ["250-fake.test greets you", "250-A", "250 B"]
+
+
+async def test_secrets_are_never_logged() -> None:
+    async def script(server: ScriptedServer) -> None:
+        await server.expect("AUTH LOGIN")
+        await server.send("334 VXNlcm5hbWU6")
+        await server.read_line()
+        await server.send("334 UGFzc3dvcmQ6")
+        await server.read_line()
+        await server.send("235 2.7.0 ok")
+
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            async with fake_smtp(script, extensions=["AUTH LOGIN"]) as (client, _server):
+                await client.login("bob", "s3cret-pw")
+    finally:
+        structlog.configure(**saved)
+    assert {"event": "smtp.command", "verb": "AUTH", "host": "fake.test",
+            "log_level": "debug"} in logs
+    text = repr(logs)
+    for secret in ("s3cret-pw", base64.b64encode(b"s3cret-pw").decode(), "bob"):
+        assert secret not in text

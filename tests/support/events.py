@@ -48,6 +48,14 @@ class EventLog:
         return await self.wait_for(
             lambda e: e.type == kind and (grant_id is None or e.grant_id == grant_id), timeout)
 
+    async def seen_or_wait(self, kind: EventType, grant_id: str | None = None,
+                           timeout: float = 30.0) -> Event:
+        """Like ``wait_type``, but an event already read counts too."""
+        for event in self.seen:
+            if event.type == kind and (grant_id is None or event.grant_id == grant_id):
+                return event
+        return await self.wait_type(kind, grant_id, timeout)
+
     async def drain(self) -> list[Event]:
         """Everything committed so far that has not been read yet."""
         out: list[Event] = []

@@ -105,7 +105,7 @@ class _Handler:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, partial(self._owner._deliver, record))
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
             return f"451 4.3.0 local delivery failed: {exc}"
         return f"250 2.0.0 OK queued as T{next(self._owner._queue_ids)}"
 
@@ -194,7 +194,11 @@ class SmtpServer:
         return AuthResult(success=ok, handled=False)
 
     def _deliver(self, record: Envelope) -> None:
-        """LMTP to Dovecot, by local part (its passwd-file knows bare user names)."""
+        """LMTP to Dovecot, by local part (its passwd-file knows bare user names).
+
+        One transaction per recipient: LMTP answers DATA once per recipient
+        (RFC 2033 §4.2), and smtplib reads only one reply.
+        """
         users = self._users()
         local = [r.rsplit("@", 1)[0] for r in record.recipients]
         local = [name for name in dict.fromkeys(local) if name in users]
@@ -205,9 +209,16 @@ class SmtpServer:
             options = []
             if any(b >= 0x80 for b in record.data) and lmtp.has_extn("8bitmime"):
                 options.append("BODY=8BITMIME")
-            if not record.sender.isascii() and lmtp.has_extn("smtputf8"):
-                options.append("SMTPUTF8")
-            lmtp.sendmail(record.sender, local, record.data, mail_options=options)
+            sender = record.sender
+            if not sender.isascii():
+                if lmtp.has_extn("smtputf8"):
+                    options.append("SMTPUTF8")
+                else:
+                    # This Dovecot's LMTP takes no UTF-8 return path; the message
+                    # itself is unchanged, the recorded envelope keeps the sender.
+                    sender = ""
+            for name in local:
+                lmtp.sendmail(sender, [name], record.data, mail_options=options)
 
     # --- lifecycle ----------------------------------------------------------------------
 

@@ -12,9 +12,7 @@ publish.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -23,6 +21,9 @@ import structlog
 
 from tidings.api.bridge import TrioBridge
 from tidings.api.errors import failure_status
+
+# Keys are made and hashed by the account service, which stores them.
+from tidings.service.api_keys import generate_api_key, hash_api_key
 
 __all__ = [
     "OPEN_METHOD_PREFIXES",
@@ -48,16 +49,6 @@ OPEN_METHOD_PREFIXES: tuple[str, ...] = (
 _SCHEME = "bearer "
 _MISSING = "missing API key: send metadata 'authorization: Bearer <key>'"
 _REJECTED = "invalid or revoked API key"
-
-
-def generate_api_key() -> str:
-    """A new API key: 32 random bytes, URL-safe base64 (43 characters)."""
-    return secrets.token_urlsafe(32)
-
-
-def hash_api_key(key: str) -> str:
-    """The digest to store for `key` (hex SHA-256)."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def verifier_for_hashes(digests: Iterable[str]) -> KeyVerifier:

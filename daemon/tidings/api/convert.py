@@ -7,13 +7,12 @@ floats of Unix seconds in the domain and int64 seconds on the wire.
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Final
 
 from google.protobuf import field_mask_pb2
 
-from tidings import domain
+from tidings import domain, mime
 from tidings.api.errors import InvalidArgument
 from tidings.v1 import (
     attachments_pb2,
@@ -229,7 +228,7 @@ def body_as_html(message: domain.Message) -> str:
         return message.html_body
     if message.text_body is None:
         return ""
-    return html.escape(message.text_body).replace("\r\n", "\n").replace("\n", "<br>\n")
+    return mime.text_to_html(message.text_body)
 
 
 def message_to_proto(

@@ -24,6 +24,8 @@ import grpc
 import structlog
 import trio
 
+from tidings import service
+from tidings.events import errors as events_errors
 from tidings.imap import errors as imap_errors
 from tidings.store import errors as store_errors
 
@@ -121,6 +123,17 @@ _IMAP_BUSY_CODES = {
 # MigrationError) are deliberately absent: the operator needs the server log,
 # and the caller gets INTERNAL with its reference.
 _STATUS_BY_TYPE: tuple[tuple[type[BaseException], grpc.StatusCode, str | None], ...] = (
+    # The service layer's refusals. A mail server refusing the login is not the caller
+    # failing to authenticate to us (UNAUTHENTICATED is kept for the API key).
+    (service.InvalidField, grpc.StatusCode.INVALID_ARGUMENT, None),
+    (service.NotFound, grpc.StatusCode.NOT_FOUND, None),
+    (service.Conflict, grpc.StatusCode.ALREADY_EXISTS, None),
+    (service.PreconditionFailed, grpc.StatusCode.FAILED_PRECONDITION, None),
+    (service.CredentialsRejected, grpc.StatusCode.FAILED_PRECONDITION, None),
+    (service.TlsFailed, grpc.StatusCode.FAILED_PRECONDITION, None),
+    (service.Unreachable, grpc.StatusCode.UNAVAILABLE, None),
+    (events_errors.CursorExpired, grpc.StatusCode.FAILED_PRECONDITION, None),
+    (events_errors.InvalidCursor, grpc.StatusCode.INVALID_ARGUMENT, None),
     (store_errors.NotFound, grpc.StatusCode.NOT_FOUND, None),
     (store_errors.InvalidQuery, grpc.StatusCode.INVALID_ARGUMENT, None),
     (store_errors.Conflict, grpc.StatusCode.FAILED_PRECONDITION, None),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from .encode import (
     command,
@@ -22,6 +22,7 @@ from .errors import (
     SmtpCommandError,
     SmtpConnectionLost,
     SmtpDeliveryUnknown,
+    SmtpError,
     SmtpNotSupported,
     SmtpTimeout,
     SmtpTlsRequired,
@@ -97,7 +98,10 @@ class SmtpClient(SmtpSession):
         for secret in (username, password):
             if reply.code != 334:
                 return reply
-            reply = await self._command(command(sasl_encode(secret.encode())), "AUTH")
+            # Written directly: a secret must never reach a code path that could
+            # quote it in an error message.
+            answer = sasl_encode(secret.encode()).encode("ascii") + b"\r\n"
+            reply = await self._command(answer, "AUTH")
         return reply
 
     def _auth_done(self, mechanism: str, reply: Reply) -> None:
@@ -161,13 +165,16 @@ class SmtpClient(SmtpSession):
         return mail_reply, rcpt_replies, await self._command(command("DATA"), "DATA")
 
     async def _abandon(self, mail_reply: Reply, data_reply: Reply | None) -> None:
-        """Leave a failed transaction so the connection can carry the next one."""
-        if data_reply is not None and data_reply.code == 354:
-            # RFC 2920 §3.1: a server that takes DATA although the transaction already
-            # failed gets an empty message, which it must then reject.
-            await self._command(b".\r\n", "DATA")
-        if mail_reply.positive:
-            await self._rset()
+        """Leave a failed transaction so the connection can carry the next one. The
+        failure that brought us here is what the caller needs to see, so a failure
+        while leaving is not raised (a broken transport stays marked broken)."""
+        with suppress(SmtpError):
+            if data_reply is not None and data_reply.code == 354:
+                # RFC 2920 §3.1: a server that takes DATA although the transaction
+                # already failed gets an empty message, which it must then reject.
+                await self._command(b".\r\n", "DATA")
+            if mail_reply.positive:
+                await self._rset()
 
     async def _transfer(self, mail: PreparedMail) -> Reply:
         """The message data after 354, then the server's verdict. A failure after the

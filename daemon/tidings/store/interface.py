@@ -18,6 +18,8 @@ from tidings.domain import (
     Message,
     Thread,
 )
+from tidings.store.access import ApiKey
+from tidings.store.hosted_auth import HostedSession
 from tidings.store.queries import MessageQuery, Page, ThreadQuery
 from tidings.store.write_tx import WriteTx
 
@@ -136,3 +138,25 @@ class Store(ABC):
     @abstractmethod
     async def position_at(self, time: float) -> int:
         """A cursor after which come exactly the events created at or after `time`."""
+
+    # -- hosted sign-in and figures ---------------------------------------------------------------
+    @abstractmethod
+    async def get_hosted_session(self, id_hash: str) -> HostedSession:
+        """The sign-in session stored under this id hash, expired or not."""
+
+    @abstractmethod
+    async def count_grants_by_state(self) -> dict[str, int]:
+        """How many grants are in each state (states without grants are left out)."""
+
+    @abstractmethod
+    async def count_folders_by_sync_state(self) -> dict[str, int]:
+        """How many folders, over all grants, are in each sync state."""
+
+    # -- API keys -------------------------------------------------------------------------------
+    @abstractmethod
+    async def find_api_key(self, digest: str) -> ApiKey | None:
+        """The key stored with this digest (revoked or not), or None."""
+
+    @abstractmethod
+    async def list_api_keys(self) -> list[ApiKey]:
+        """Every key, revoked ones included, oldest first."""

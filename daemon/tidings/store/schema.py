@@ -221,9 +221,56 @@ _FILTER_INDEXES = (
     " WHERE unread = 1",
 )
 
+# API keys are stored as digests only (see tidings.service.api_keys): a copy of the
+# database lets nobody call the API.
+_API_KEYS = (
+    """CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        digest TEXT NOT NULL UNIQUE,
+        created_at {float} NOT NULL,
+        revoked_at {float}
+    )""",
+)
+
+# A hosted sign-in lives in the database so that any node can serve its page and any node
+# can exchange its code, across restarts. Session ids and codes are bearer secrets: only
+# their SHA-256 is stored. A used code is kept until it expires, so that a second exchange
+# is told "already used" (RFC 6749 §4.1.2: a code is used at most once).
+_HOSTED_AUTH = (
+    """CREATE TABLE hosted_sessions (
+        id_hash TEXT PRIMARY KEY,
+        connector_id TEXT NOT NULL REFERENCES connectors (id) ON DELETE CASCADE,
+        redirect_uri TEXT NOT NULL,
+        provider_type TEXT,
+        login_hint TEXT,
+        state TEXT,
+        code_challenge TEXT,
+        code_challenge_method TEXT,
+        csrf_token TEXT NOT NULL,
+        created_at {float} NOT NULL,
+        expires_at {float} NOT NULL,
+        busy_until {float}
+    )""",
+    "CREATE INDEX hosted_sessions_by_expiry ON hosted_sessions (expires_at)",
+    """CREATE TABLE hosted_codes (
+        code_hash TEXT PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT,
+        code_challenge_method TEXT,
+        created_at {float} NOT NULL,
+        expires_at {float} NOT NULL,
+        used_at {float}
+    )""",
+    "CREATE INDEX hosted_codes_by_expiry ON hosted_codes (expires_at)",
+)
+
 MIGRATIONS: Final = (
     Migration(1, "base schema", _BASE),
     Migration(2, "partial indexes for the unread, starred and attachment filters", _FILTER_INDEXES),
+    Migration(3, "API keys", _API_KEYS),
+    Migration(4, "hosted sign-in sessions and their codes", _HOSTED_AUTH),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 

@@ -20,6 +20,8 @@ from tidings.domain import (
     NewEvent,
     SyncProgress,
 )
+from tidings.store.access import ApiKey
+from tidings.store.hosted_auth import HostedCode, HostedSession
 from tidings.store.queries import KEEP, Keep
 
 __all__ = ["WriteTx"]
@@ -192,3 +194,44 @@ class WriteTx(ABC):
     @abstractmethod
     def purge_events_before(self, time: float) -> int:
         """Delete the oldest events, up to the last one created before `time`."""
+
+    # -- hosted sign-in -------------------------------------------------------------------
+    @abstractmethod
+    def create_hosted_session(self, session: HostedSession) -> None:
+        """Store a new sign-in session (its connector must exist)."""
+
+    @abstractmethod
+    def claim_hosted_session(self, id_hash: str, now: float, until: float) -> HostedSession | None:
+        """Mark the session busy until `until` and return it; None when it is unknown or
+        expired at `now`, `Conflict` when another submission holds it."""
+
+    @abstractmethod
+    def release_hosted_session(self, id_hash: str) -> None:
+        """End a claim without finishing: the user may submit the form again."""
+
+    @abstractmethod
+    def finish_hosted_session(self, id_hash: str, code: HostedCode) -> None:
+        """Delete the session and store its code (`Conflict` if it is already gone)."""
+
+    @abstractmethod
+    def consume_hosted_code(self, code_hash: str, now: float) -> HostedCode | None:
+        """The code as it was before this call (None when unknown); marks it used at `now`
+        unless it already was."""
+
+    @abstractmethod
+    def purge_hosted_auth(self, now: float) -> int:
+        """Delete sessions and codes expired at `now` (a session whose claim still runs
+        stays); returns how many."""
+
+    # -- API keys -----------------------------------------------------------------------
+    @abstractmethod
+    def api_key(self, key_id: str) -> ApiKey | None: ...
+
+    @abstractmethod
+    def create_api_key(self, key: ApiKey) -> None:
+        """Store a key's record; a digest already stored is a `Conflict`."""
+
+    @abstractmethod
+    def revoke_api_key(self, key_id: str, at: float) -> None:
+        """Mark the key revoked (`NotFound` for an unknown id); revoking again keeps the
+        first time."""

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import trio
+
 from tidings.domain import Folder
 from tidings.imap import BodyPart, Fetch, ImapClient, Raw, SeqSet, search_date
 from tidings.log import get_logger
@@ -107,6 +109,69 @@ async def _changed_flags(client: ImapClient, folder: Folder, known: dict[int, tu
     return changes
 
 
+async def _stream_heads(client: ImapClient, uids: Sequence[int], batch: int, strict: bool,
+                        send: trio.MemorySendChannel[list[Head]]) -> None:
+    async with send:
+        for start in range(0, len(uids), batch):
+            await send.send(await _fetch_heads(client, uids[start:start + batch], strict))
+
+
+async def _ingest_chunk(link: GrantLink, client: ImapClient, folder: Folder,
+                        heads: Sequence[Head], *, emit: bool, progress: ProgressHook | None,
+                        result: FolderSyncResult) -> None:
+    """Store one batch: fetch the text parts of the messages we do not hold yet, build
+    them, and write the batch (with its events) in one transaction."""
+    grant_id = link.grant_id
+    held = await link.store.write(functools.partial(_known_identities, grant_id=grant_id,
+                                                    heads=heads))
+    texts = await _fetch_texts(client, [h for h in heads if not held[h.uid]])
+    items = [
+        apply.Incoming(
+            uid=h.uid, flags=h.flags, message_id_header=h.message_id,
+            content_hash=h.content_hash,
+            message=None if held[h.uid] else build_message(
+                h, grant_id=grant_id, folder_id=folder.id,
+                sections=texts[h.uid].sections if h.uid in texts else {}),
+        )
+        for h in heads
+    ]
+    outcome = await link.store.write(functools.partial(
+        _ingest_batch, grant_id=grant_id, folder_id=folder.id, items=items, emit=emit))
+    result.created += outcome.created
+    result.matched += outcome.matched
+    result.events += outcome.events
+    if progress is not None:
+        await progress(len(heads))
+
+
+async def _ingest_new(link: GrantLink, client: ImapClient, folder: Folder,
+                      new: Sequence[int], *, emit: bool, progress: ProgressHook | None,
+                      result: FolderSyncResult) -> None:
+    """Fetch and store new UIDs, newest first, in batches. A large backlog streams the
+    heads on this connection while a second one fetches the text parts and the store
+    writes, so network waits and our parsing overlap (when the provider's connection cap
+    leaves room for it)."""
+    batch, strict = link.settings.fetch_batch, link.settings.strict_message_id
+    if len(new) > 2 * batch:
+        try:
+            async with link.connect("sync-bodies", wait=False) as bodies:
+                await bodies.select(folder.name, readonly=True)
+                send, receive = trio.open_memory_channel[list[Head]](2)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(_stream_heads, client, new, batch, strict, send)
+                    async with receive:
+                        async for heads in receive:
+                            await _ingest_chunk(link, bodies, folder, heads, emit=emit,
+                                                progress=progress, result=result)
+                return
+        except trio.WouldBlock:
+            pass  # at the connection cap: one connection does it all
+    for start in range(0, len(new), batch):
+        heads = await _fetch_heads(client, new[start:start + batch], strict)
+        await _ingest_chunk(link, client, folder, heads, emit=emit, progress=progress,
+                            result=result)
+
+
 async def sync_folder(link: GrantLink, client: ImapClient, folder: Folder, *,
                       progress: ProgressHook | None = None) -> FolderSyncResult:
     """Sync ``folder`` (selected read-only on ``client``). Returns what changed; the
@@ -156,30 +221,7 @@ async def sync_folder(link: GrantLink, client: ImapClient, folder: Folder, *,
             apply.update_flags, grant_id=grant_id, changes=flag_changes, emit=emit))
 
     new = sorted((uid for uid in in_window if uid not in known), reverse=True)
-    batch = link.settings.fetch_batch
-    for start in range(0, len(new), batch):
-        chunk = new[start:start + batch]
-        heads = await _fetch_heads(client, chunk, link.settings.strict_message_id)
-        held = await store.write(functools.partial(_known_identities, grant_id=grant_id,
-                                                   heads=heads))
-        texts = await _fetch_texts(client, [h for h in heads if not held[h.uid]])
-        items = [
-            apply.Incoming(
-                uid=h.uid, flags=h.flags, message_id_header=h.message_id,
-                content_hash=h.content_hash,
-                message=None if held[h.uid] else build_message(
-                    h, grant_id=grant_id, folder_id=folder.id,
-                    sections=texts[h.uid].sections if h.uid in texts else {}),
-            )
-            for h in heads
-        ]
-        outcome = await store.write(functools.partial(
-            _ingest_batch, grant_id=grant_id, folder_id=folder.id, items=items, emit=emit))
-        result.created += outcome.created
-        result.matched += outcome.matched
-        result.events += outcome.events
-        if progress is not None:
-            await progress(len(chunk))
+    await _ingest_new(link, client, folder, new, emit=emit, progress=progress, result=result)
 
     unseen = len(await client.uid_search(Raw("UNSEEN"))) if selected.exists else 0
 

@@ -74,15 +74,25 @@ class GrantLink:
         )
 
     @asynccontextmanager
-    async def connect(self, purpose: str) -> AsyncIterator[ImapClient]:
+    async def connect(self, purpose: str, *, wait: bool = True) -> AsyncIterator[ImapClient]:
         """A logged-in connection, counted against the provider's cap; logged out and
-        closed when the block ends."""
-        async with self.limiter, open_imap(self.connect_params()) as client:
-            self.stats.open += 1
-            self.stats.opened_total += 1
-            try:
-                await client.login(self.grant.imap_username, self.credentials.imap_password)
-                log.debug("imap.connected", grant=self.grant_id, purpose=purpose)
-                yield client
-            finally:
-                self.stats.open -= 1
+        closed when the block ends. With ``wait=False``, raise ``trio.WouldBlock`` at once
+        when the cap is reached instead of waiting for a connection to end."""
+        borrower = object()  # one task may hold several connections of the grant
+        if wait:
+            await self.limiter.acquire_on_behalf_of(borrower)
+        else:
+            self.limiter.acquire_on_behalf_of_nowait(borrower)
+        try:
+            async with open_imap(self.connect_params()) as client:
+                self.stats.open += 1
+                self.stats.opened_total += 1
+                try:
+                    await client.login(self.grant.imap_username,
+                                       self.credentials.imap_password)
+                    log.debug("imap.connected", grant=self.grant_id, purpose=purpose)
+                    yield client
+                finally:
+                    self.stats.open -= 1
+        finally:
+            self.limiter.release_on_behalf_of(borrower)

@@ -174,8 +174,8 @@ def build_message(head: Head, *, grant_id: str, folder_id: str,
     warnings = list(head.warnings)
     text = _decode(head.text_part, sections, warnings)
     html = _decode(head.html_part, sections, warnings)
-    if html is None and text is not None:
-        html = mime.text_to_html(text)
+    # A text-only message keeps html_body None: the API renders HTML from the text when
+    # asked, so the sync does not pay for it on every message.
     if text is None and html is not None:
         text = mime.html_to_text(html)
     message_id = new_id()

@@ -28,11 +28,15 @@ from tidings.domain import (
     Thread,
 )
 from tidings.store.errors import NotFound, StoreClosed, StoreError
+from tidings.store.hosted_auth import HostedSession
 from tidings.store.interface import CommitListener, Store
 from tidings.store.keys import CredentialCipher
 from tidings.store.queries import MessageQuery, Page, ThreadQuery
 from tidings.store.sqlite import reads
+from tidings.store.sqlite.access import AccessReads
 from tidings.store.sqlite.connection import connect_reader, connect_writer, migrate
+from tidings.store.sqlite.counts import count_folders_by_sync_state, count_grants_by_state
+from tidings.store.sqlite.hosted_auth import get_hosted_session
 from tidings.store.sqlite.listing import list_messages, list_threads
 from tidings.store.sqlite.write_tx import SqliteWriteTx
 from tidings.store.sqlite.writer import WriteJob, Writer
@@ -54,7 +58,7 @@ def _found(kind: str, object_id: str, value: R | None) -> R:
     return value
 
 
-class SqliteStore(Store):
+class SqliteStore(AccessReads, Store):
     def __init__(self, path: str | Path, key: bytes, *, readers: int = READERS) -> None:
         self._path = Path(path)
         self._cipher = CredentialCipher(key)
@@ -215,6 +219,16 @@ class SqliteStore(Store):
 
     async def position_at(self, time: float) -> int:
         return await self._read(lambda c: reads.position_at(c, time))
+
+    async def get_hosted_session(self, id_hash: str) -> HostedSession:
+        found = await self._read(lambda c: get_hosted_session(c, id_hash))
+        return _found("sign-in session", id_hash, found)
+
+    async def count_grants_by_state(self) -> dict[str, int]:
+        return await self._read(count_grants_by_state)
+
+    async def count_folders_by_sync_state(self) -> dict[str, int]:
+        return await self._read(count_folders_by_sync_state)
 
 
 def _snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], R]) -> R:

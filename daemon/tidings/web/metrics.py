@@ -1,0 +1,153 @@
+"""Live figures for /metrics and /healthz.
+
+The figures are read when a scrape arrives, never kept up to date in the background: the
+store is asked for its counts (one grouped query each), the connection counters are read
+from the sync supervisor, and the subscriber count is whatever the event stream servicer
+last set. Each scrape builds its own registry, so two concurrent scrapes never see each
+other's half-updated values.
+
+The store does not record when a grant last synced successfully, so there is no sync-lag
+gauge; the event log's last position (it grows with every change written) and the folders
+per sync state show whether sync is moving instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+
+from tidings.domain import GrantState
+from tidings.log import get_logger
+from tidings.store import Store, StoreError
+from tidings.sync.link import ConnectionStats
+
+__all__ = ["Figures", "FiguresCollector", "MetricsSource", "render_metrics"]
+
+log = get_logger("tidings.web")
+
+SYNC_STATES: Final = ("new", "initial", "live")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Figures:
+    grants_by_state: Mapping[str, int]
+    folders_by_sync_state: Mapping[str, int]
+    events_last_position: int
+    subscribers: int
+    imap_connections_open: int
+    imap_connections_opened: int
+    started_at: float
+    uptime: float
+
+
+@dataclass(eq=False)
+class MetricsSource:
+    """What /metrics and /healthz read. The event stream servicer keeps `subscribers`
+    up to date (add one when a stream opens, take one away when it ends)."""
+
+    store: Store
+    connections: ConnectionStats = field(default_factory=ConnectionStats)
+    subscribers: int = 0
+    clock: Callable[[], float] = time.time
+    started_at: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        if not self.started_at:
+            self.started_at = self.clock()
+
+    async def figures(self) -> Figures:
+        """Read the current figures; a store failure propagates (`StoreError`)."""
+        grants = await self.store.count_grants_by_state()
+        folders = await self.store.count_folders_by_sync_state()
+        position = await self.store.last_position()
+        now = self.clock()
+        return Figures(
+            grants_by_state=grants,
+            folders_by_sync_state=folders,
+            events_last_position=position,
+            subscribers=self.subscribers,
+            imap_connections_open=self.connections.open,
+            imap_connections_opened=self.connections.opened_total,
+            started_at=self.started_at,
+            uptime=max(0.0, now - self.started_at),
+        )
+
+    async def health(self) -> dict[str, Any]:
+        """The /healthz document: "status" is "ok" only when the store answers."""
+        uptime = round(max(0.0, self.clock() - self.started_at), 3)
+        try:
+            grants = await self.store.count_grants_by_state()
+        except StoreError as exc:
+            log.warning("health.store_failed", error=str(exc))
+            return {"status": "error", "store": f"error: {exc}", "uptime_seconds": uptime}
+        return {
+            "status": "ok",
+            "store": "ok",
+            "grants": {state.value: grants.get(state.value, 0) for state in GrantState},
+            "subscribers": self.subscribers,
+            "imap_connections_open": self.connections.open,
+            "uptime_seconds": uptime,
+        }
+
+
+class FiguresCollector:
+    """A prometheus-client collector that reports one set of `Figures`."""
+
+    def __init__(self, figures: Figures) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterable[Metric]:
+        f = self._figures
+        grants = GaugeMetricFamily(
+            "tidings_grants", "Grants by state.", labels=["state"]
+        )
+        # Every known state is reported, zeros included, so alerts on a state that
+        # empties out do not see the series vanish.
+        states = {state.value: 0 for state in GrantState} | dict(f.grants_by_state)
+        for state, count in sorted(states.items()):
+            grants.add_metric([state], count)
+        yield grants
+        folders = GaugeMetricFamily(
+            "tidings_folders", "Folders of all grants by sync state.", labels=["sync_state"]
+        )
+        folder_states = dict.fromkeys(SYNC_STATES, 0) | dict(f.folders_by_sync_state)
+        for state, count in sorted(folder_states.items()):
+            folders.add_metric([state], count)
+        yield folders
+        yield GaugeMetricFamily(
+            "tidings_events_last_position",
+            "Position of the newest event in the change log (grows with every change).",
+            value=f.events_last_position,
+        )
+        yield GaugeMetricFamily(
+            "tidings_event_subscribers", "Open event streams.", value=f.subscribers
+        )
+        yield GaugeMetricFamily(
+            "tidings_imap_connections_open", "IMAP connections open now.",
+            value=f.imap_connections_open,
+        )
+        yield CounterMetricFamily(
+            "tidings_imap_connections_opened", "IMAP connections opened since start.",
+            value=f.imap_connections_opened,
+        )
+        yield GaugeMetricFamily(
+            "tidings_start_time_seconds", "When the daemon started (Unix time).",
+            value=f.started_at,
+        )
+        yield GaugeMetricFamily(
+            "tidings_uptime_seconds", "Seconds since the daemon started.", value=f.uptime
+        )
+
+
+def render_metrics(figures: Figures) -> bytes:
+    """The Prometheus text exposition of the figures and of this process."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FiguresCollector(figures))
+    ProcessCollector(registry=registry)
+    return generate_latest(registry)
