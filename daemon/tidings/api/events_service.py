@@ -107,7 +107,8 @@ class EventServicer(events_pb2_grpc.EventServiceServicer):
         self, request: events_pb2.SubscribeRequest, context: Any
     ) -> AsyncIterator[events_pb2.EventBatch]:
         after = None
-        if request.HasField("cursor"):
+        # An empty cursor is "no cursor": some languages cannot tell the two apart.
+        if request.HasField("cursor") and request.cursor:
             try:
                 after = decode_cursor(request.cursor)
             except InvalidCursor as exc:

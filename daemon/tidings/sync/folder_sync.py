@@ -116,16 +116,14 @@ async def _stream_heads(client: ImapClient, uids: Sequence[int], batch: int, str
             await send.send(await _fetch_heads(client, uids[start:start + batch], strict))
 
 
-async def _ingest_chunk(link: GrantLink, client: ImapClient, folder: Folder,
-                        heads: Sequence[Head], *, emit: bool, progress: ProgressHook | None,
-                        result: FolderSyncResult) -> None:
-    """Store one batch: fetch the text parts of the messages we do not hold yet, build
-    them, and write the batch (with its events) in one transaction."""
+async def _prepare_chunk(link: GrantLink, client: ImapClient, folder: Folder,
+                         heads: Sequence[Head]) -> list[apply.Incoming]:
+    """Fetch the text parts of the messages we do not hold yet and build them."""
     grant_id = link.grant_id
     held = await link.store.write(functools.partial(_known_identities, grant_id=grant_id,
                                                     heads=heads))
     texts = await _fetch_texts(client, [h for h in heads if not held[h.uid]])
-    items = [
+    return [
         apply.Incoming(
             uid=h.uid, flags=h.flags, message_id_header=h.message_id,
             content_hash=h.content_hash,
@@ -135,41 +133,58 @@ async def _ingest_chunk(link: GrantLink, client: ImapClient, folder: Folder,
         )
         for h in heads
     ]
+
+
+async def _store_chunk(link: GrantLink, folder: Folder, items: Sequence[apply.Incoming], *,
+                       emit: bool, progress: ProgressHook | None,
+                       result: FolderSyncResult) -> None:
+    """Write one batch (with its events) in one transaction."""
     outcome = await link.store.write(functools.partial(
-        _ingest_batch, grant_id=grant_id, folder_id=folder.id, items=items, emit=emit))
+        _ingest_batch, grant_id=link.grant_id, folder_id=folder.id, items=items, emit=emit))
     result.created += outcome.created
     result.matched += outcome.matched
     result.events += outcome.events
     if progress is not None:
-        await progress(len(heads))
+        await progress(len(items))
+
+
+async def _prepare_all(link: GrantLink, client: ImapClient, folder: Folder,
+                       receive: trio.MemoryReceiveChannel[list[Head]],
+                       send: trio.MemorySendChannel[list[apply.Incoming]]) -> None:
+    async with receive, send:
+        async for heads in receive:
+            await send.send(await _prepare_chunk(link, client, folder, heads))
 
 
 async def _ingest_new(link: GrantLink, client: ImapClient, folder: Folder,
                       new: Sequence[int], *, emit: bool, progress: ProgressHook | None,
                       result: FolderSyncResult) -> None:
-    """Fetch and store new UIDs, newest first, in batches. A large backlog streams the
-    heads on this connection while a second one fetches the text parts and the store
-    writes, so network waits and our parsing overlap (when the provider's connection cap
-    leaves room for it)."""
+    """Fetch and store new UIDs, newest first, in batches. A large backlog runs as a
+    pipeline — heads streamed on this connection, text parts fetched on a second one,
+    batches written by the store's thread — so network waits, our parsing and the
+    database overlap (when the provider's connection cap leaves room for it)."""
     batch, strict = link.settings.fetch_batch, link.settings.strict_message_id
     if len(new) > 2 * batch:
         try:
             async with link.connect("sync-bodies", wait=False) as bodies:
                 await bodies.select(folder.name, readonly=True)
-                send, receive = trio.open_memory_channel[list[Head]](2)
+                send_heads, receive_heads = trio.open_memory_channel[list[Head]](2)
+                send_items, receive_items = trio.open_memory_channel[list[apply.Incoming]](1)
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(_stream_heads, client, new, batch, strict, send)
-                    async with receive:
-                        async for heads in receive:
-                            await _ingest_chunk(link, bodies, folder, heads, emit=emit,
-                                                progress=progress, result=result)
+                    nursery.start_soon(_stream_heads, client, new, batch, strict, send_heads)
+                    nursery.start_soon(_prepare_all, link, bodies, folder, receive_heads,
+                                       send_items)
+                    async with receive_items:
+                        async for items in receive_items:
+                            await _store_chunk(link, folder, items, emit=emit,
+                                               progress=progress, result=result)
                 return
         except trio.WouldBlock:
             pass  # at the connection cap: one connection does it all
     for start in range(0, len(new), batch):
         heads = await _fetch_heads(client, new[start:start + batch], strict)
-        await _ingest_chunk(link, client, folder, heads, emit=emit, progress=progress,
-                            result=result)
+        items = await _prepare_chunk(link, client, folder, heads)
+        await _store_chunk(link, folder, items, emit=emit, progress=progress, result=result)
 
 
 async def sync_folder(link: GrantLink, client: ImapClient, folder: Folder, *,
