@@ -30,6 +30,7 @@ from typing import Any
 
 import grpc
 import trio
+
 from tidings.api.auth import hash_api_key, verifier_for_hashes
 from tidings.api.bridge import TrioBridge
 from tidings.api.server import GrpcSettings, ServiceBinding, serve_grpc

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import ssl
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -153,8 +153,6 @@ def footprint(dv: Dovecot, grants: int, tmp: Path) -> tuple[float, float, float]
         proc = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1])
         try:
             deadline = time.monotonic() + 300
-            import sqlite3
-
             while True:
                 with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
                     done = conn.execute("SELECT count(*) FROM events WHERE type = ?",

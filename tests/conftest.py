@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tidings.log import configure_logging
 from tests.support.dovecot import Dovecot, dovecot_available
 from tests.support.smtpserver import smtp_server  # noqa: F401  (a shared fixture)
+from tidings.log import configure_logging
 
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]

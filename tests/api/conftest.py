@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import grpc
 import pytest
 import trio
+
+from tests.api.probes import TrioSide, probe_bindings
 from tidings.api.auth import hash_api_key, verifier_for_hashes
 from tidings.api.server import GrpcSettings, serve_grpc
 from tidings.v1 import connectors_pb2_grpc, events_pb2_grpc
-
-from tests.api.probes import TrioSide, probe_bindings
 
 API_KEY = "k" * 43
 AUTH = (("authorization", f"Bearer {API_KEY}"),)

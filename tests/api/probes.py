@@ -11,6 +11,7 @@ from typing import Any
 
 import trio
 import trio.lowlevel
+
 from tidings.api.bridge import TrioBridge
 from tidings.api.errors import InvalidArgument, rpc
 from tidings.api.server import ServiceBinding

@@ -10,10 +10,10 @@ import grpc
 import pytest
 import structlog.testing
 import trio
-from tidings.api.auth import generate_api_key, hash_api_key, verifier_for_hashes
-from tidings.v1 import connectors_pb2, events_pb2
 
 from tests.api.conftest import API_KEY, AUTH, FAILING_KEY, Served
+from tidings.api.auth import generate_api_key, hash_api_key, verifier_for_hashes
+from tidings.v1 import connectors_pb2, events_pb2
 
 TIMEOUT = 10.0
 

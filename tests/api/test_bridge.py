@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 import trio.testing
+
 from tidings.api.bridge import TrioBridge
 from tidings.api.errors import Unavailable
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import grpc
 import pytest
 import trio
-from tidings.v1 import connectors_pb2, events_pb2
 
 from tests.api.conftest import AUTH, Served
+from tidings.v1 import connectors_pb2, events_pb2
 
 TIMEOUT = 10.0
 

@@ -6,6 +6,7 @@ import pytest
 from google.protobuf import field_mask_pb2
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tidings import domain
 from tidings.api.convert import (
     body_as_html,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 import trio
+
 from tidings.api.errors import (
     FailedPrecondition,
     InvalidArgument,

@@ -17,11 +17,11 @@ from cryptography.x509.oid import NameOID
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from tidings.api.server import GrpcSettings, GrpcStartError, TlsFiles, serve_grpc
-from tidings.v1 import connectors_pb2, connectors_pb2_grpc, events_pb2, events_pb2_grpc
 
 from tests.api.conftest import AUTH, Served, start_server, start_stoppable, verify_key
 from tests.api.probes import TrioSide, probe_bindings
+from tidings.api.server import GrpcSettings, GrpcStartError, TlsFiles, serve_grpc
+from tidings.v1 import connectors_pb2, connectors_pb2_grpc, events_pb2, events_pb2_grpc
 
 TIMEOUT = 10.0
 

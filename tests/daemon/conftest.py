@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 import grpc
 import pytest
 import trio
+
+from tests.support.dovecot import Dovecot
+from tests.support.smtpserver import SmtpServer, smtp_server
 from tidings.app import RunningDaemon, run_daemon
 from tidings.config import (
     Config,
@@ -36,9 +39,6 @@ from tidings.v1 import (
     grants_pb2,
     grants_pb2_grpc,
 )
-
-from tests.support.dovecot import Dovecot
-from tests.support.smtpserver import SmtpServer, smtp_server
 
 __all__ = ["Daemon", "Subscription", "daemon", "smtp_server"]
 

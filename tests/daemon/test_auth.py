@@ -5,9 +5,9 @@ from __future__ import annotations
 import grpc
 import trio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from tidings.v1 import connectors_pb2, events_pb2
 
 from tests.daemon.conftest import Daemon
+from tidings.v1 import connectors_pb2, events_pb2
 
 Code = grpc.StatusCode
 

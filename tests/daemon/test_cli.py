@@ -13,12 +13,12 @@ import grpc
 import pytest
 import trio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from tidings import __version__
-from tidings.cli import build_parser, main
-from tidings.v1 import connectors_pb2, connectors_pb2_grpc
 
 from tests.daemon.conftest import Daemon
 from tests.support.dovecot import free_port
+from tidings import __version__
+from tidings.cli import build_parser, main
+from tidings.v1 import connectors_pb2, connectors_pb2_grpc
 
 Code = grpc.StatusCode
 

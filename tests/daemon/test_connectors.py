@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import grpc
-from tidings.v1 import common_pb2, connectors_pb2
 
 from tests.daemon.conftest import Daemon, grant_request
 from tests.support.dovecot import Dovecot
 from tests.support.smtpserver import SmtpServer
+from tidings.v1 import common_pb2, connectors_pb2
 
 Code = grpc.StatusCode
 

@@ -8,15 +8,15 @@ import time
 import grpc
 import pytest
 import trio
-from tidings.domain import EventType, NewEvent
-from tidings.events import encode_cursor, purge_expired_events
-from tidings.imap import ConnectParams, open_imap
-from tidings.v1 import events_pb2, grants_pb2
 
 from tests.daemon.conftest import Daemon, Subscription, grant_request
 from tests.support.dovecot import Dovecot
 from tests.support.mailgen import make_message
 from tests.support.smtpserver import SmtpServer
+from tidings.domain import EventType, NewEvent
+from tidings.events import encode_cursor, purge_expired_events
+from tidings.imap import ConnectParams, open_imap
+from tidings.v1 import events_pb2, grants_pb2
 
 Code = grpc.StatusCode
 

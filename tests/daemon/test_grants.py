@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from tidings.api.errors import status_for
-from tidings.api.grants import GrantServicer, Unimplemented
-from tidings.domain import EventType, GrantState
-from tidings.v1 import common_pb2, events_pb2, grants_pb2
 
 from tests.daemon.conftest import Daemon, grant_request
 from tests.support.dovecot import Dovecot, free_port
 from tests.support.smtpserver import SmtpServer
+from tidings.api.errors import status_for
+from tidings.api.grants import GrantServicer, Unimplemented
+from tidings.domain import EventType, GrantState
+from tidings.v1 import common_pb2, events_pb2, grants_pb2
 
 Code = grpc.StatusCode
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tidings.store import Store
 
 from tests.store.builders import opened_store
+from tidings.store import Store
 
 
 @pytest.fixture

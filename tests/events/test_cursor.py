@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tidings.events import InvalidCursor, decode_cursor, encode_cursor
 
 

@@ -9,11 +9,11 @@ from contextlib import aclosing
 import pytest
 import trio
 import trio.testing
+
+from tests.store import builders as b
 from tidings.domain import Event, EventType
 from tidings.events import CursorExpired, EventHub, InvalidCursor, follow
 from tidings.store import Store, WriteTx
-
-from tests.store import builders as b
 
 KINDS = [EventType.MESSAGE_CREATED, EventType.MESSAGE_UPDATED, EventType.MESSAGE_DELETED]
 

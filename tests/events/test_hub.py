@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import trio
 import trio.testing
-from tidings.events import EventHub
-from tidings.store import Store
 
 from tests.store import builders as b
+from tidings.events import EventHub
+from tidings.store import Store
 
 
 async def test_wait_beyond_returns_at_once_when_the_log_is_ahead() -> None:

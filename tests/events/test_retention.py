@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import trio
-from tidings.events import purge_expired_events, run_event_retention
-from tidings.store import Store
 
 from tests.store import builders as b
+from tidings.events import purge_expired_events, run_event_retention
+from tidings.store import Store
 
 
 async def test_purge_expired_events_keeps_recent_ones(store: Store) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import trio
 import trio.testing
+
 from tidings.imap.client import ImapClient, start_session
 from tidings.imap.transport import ConnectParams, Transport
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 import trio
+
+from tests.support.dovecot import Dovecot
 from tidings.imap import (
     AppendUid,
     AuthError,
@@ -22,8 +24,6 @@ from tidings.imap import (
     search_date,
 )
 from tidings.imap.transport import Security
-
-from tests.support.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
 

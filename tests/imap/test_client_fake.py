@@ -9,6 +9,8 @@ from contextlib import aclosing
 import pytest
 import trio
 import trio.testing
+
+from tests.imap.fakeserver import CAPS, ScriptedServer, fake_imap, params
 from tidings.imap.errors import (
     AuthError,
     CommandError,
@@ -21,8 +23,6 @@ from tidings.imap.errors import (
     TlsRequired,
 )
 from tidings.imap.responses import Condition, Exists, Expunge, Fetch
-
-from tests.imap.fakeserver import CAPS, ScriptedServer, fake_imap, params
 
 
 async def test_login_select_fetch_with_literals() -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
+from tests.imap.fakeserver import ScriptedServer, fake_imap
 from tidings.imap.encode import Raw
 from tidings.imap.errors import CommandError, ServerNo
 from tidings.imap.responses import AppendUid, CopyUid, Exists, Expunge, Fetch, Vanished
 from tidings.imap.results import Qresync
 from tidings.imap.seqset import SeqSet
-
-from tests.imap.fakeserver import ScriptedServer, fake_imap
 
 
 async def test_uid_move_with_move() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
-from tidings.imap.errors import CommandError, ConnectionLost, ServerBye
-from tidings.imap.responses import Exists, Expunge
 
 from tests.imap.fakeserver import ScriptedServer, fake_imap
+from tidings.imap.errors import CommandError, ConnectionLost, ServerBye
+from tidings.imap.responses import Exists, Expunge
 
 
 async def test_idle_pushes_timeout_and_done(autojump_clock: trio.testing.MockClock) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tidings.imap.errors import LimitExceeded, ProtocolError
 from tidings.imap.lexer import Cursor
 from tidings.imap.limits import DEFAULT_LIMITS, Limits

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
+from tests.imap.wire import parse_all
 from tidings.imap.errors import LimitExceeded, ProtocolError
 from tidings.imap.limits import Limits
 from tidings.imap.reader import NEED_DATA, ResponseReader
 from tidings.imap.responses import BodyPart, BodyStructure, Fetch, Multipart
-
-from tests.imap.wire import parse_all
 
 
 def structure(data: bytes) -> BodyStructure:

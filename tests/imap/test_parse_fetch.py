@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
+from tests.imap.wire import parse_all
 from tidings.imap.errors import LimitExceeded, ProtocolError
 from tidings.imap.parse_fetch import parse_date_time
 from tidings.imap.responses import Address, Envelope, Fetch
-
-from tests.imap.wire import parse_all
 
 
 def fetch(data: bytes) -> Fetch:

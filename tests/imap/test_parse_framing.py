@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tidings.imap.errors import ConnectionLost, LimitExceeded, ProtocolError
 from tidings.imap.limits import Limits
 from tidings.imap.reader import NEED_DATA, NeedData, ResponseReader

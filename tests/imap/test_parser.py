@@ -4,6 +4,8 @@ structure have their own modules), parsed from real server transcripts."""
 from __future__ import annotations
 
 import pytest
+
+from tests.imap.wire import parse_all
 from tidings.imap.errors import LimitExceeded, ProtocolError
 from tidings.imap.responses import (
     AppendUid,
@@ -26,8 +28,6 @@ from tidings.imap.responses import (
     Unknown,
     Vanished,
 )
-
-from tests.imap.wire import parse_all
 
 
 def test_dovecot_greeting() -> None:

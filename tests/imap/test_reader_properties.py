@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.imap.wire import encode, encode_all
 from tidings.imap.errors import ConnectionLost, LimitExceeded, ProtocolError
 from tidings.imap.limits import Limits
 from tidings.imap.mutf7 import encode_mutf7
@@ -40,8 +42,6 @@ from tidings.imap.responses import (
     Unknown,
     Vanished,
 )
-
-from tests.imap.wire import encode, encode_all
 
 # -- strategies -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tidings.imap.errors import CommandError
 from tidings.imap.seqset import MAX_NUMBER, SeqSet
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tidings.mime import decode_part, decode_text, decode_transfer_encoding, is_known_charset
 
 

@@ -7,7 +7,6 @@ import re
 import socket
 
 import pytest
-from tidings.mime import iter_part_bytes, parse_message
 
 from tests.mime.samples import (
     FORWARDED,
@@ -16,6 +15,7 @@ from tests.mime.samples import (
     rfc9051_example,
 )
 from tests.support.dovecot import Dovecot
+from tidings.mime import iter_part_bytes, parse_message
 
 pytestmark = pytest.mark.dovecot
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from tidings.mime import (
     EmailAddress,
     decode_encoded_words,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from tidings.mime import html_to_text, make_snippet, text_to_html
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from tidings.mime import AttachmentInfo, PartNotFound, iter_part_bytes, parse_message
 
 from tests.mime.samples import (
     ALTERNATIVE,
@@ -10,6 +9,7 @@ from tests.mime.samples import (
     RFC9051_LEAVES,
     rfc9051_example,
 )
+from tidings.mime import AttachmentInfo, PartNotFound, iter_part_bytes, parse_message
 
 
 def test_multipart_alternative_picks_both_bodies() -> None:

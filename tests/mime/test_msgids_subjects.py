@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tidings.mime import normalize_message_id, normalize_subject, parse_message_ids, split_subject
 
 

@@ -7,6 +7,8 @@ import re
 
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.mime.samples import ALTERNATIVE, FORWARDED, MIXED_WITH_ATTACHMENTS, rfc9051_example
 from tidings.mime import (
     HeaderSummary,
     ParsedMessage,
@@ -22,8 +24,6 @@ from tidings.mime import (
     synthesize_message_id,
     text_to_html,
 )
-
-from tests.mime.samples import ALTERNATIVE, FORWARDED, MIXED_WITH_ATTACHMENTS, rfc9051_example
 
 # Pieces that reach the parsers' less travelled paths when shuffled together.
 _FRAGMENTS = [

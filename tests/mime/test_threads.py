@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tidings.mime import ThreadInput, build_threads
 
 DAY0 = datetime(2024, 6, 1, tzinfo=UTC)

@@ -8,6 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.dovecot import Dovecot, free_port
+from tests.support.smtpserver import SmtpServer, smtp_server
 from tidings.domain import Credentials, EventType, GrantState, Security
 from tidings.service import (
     AccountService,
@@ -24,9 +27,6 @@ from tidings.service import (
 )
 from tidings.service.grant_input import ConnectorPatch
 from tidings.store import Store, open_store
-
-from tests.support.dovecot import Dovecot, free_port
-from tests.support.smtpserver import SmtpServer, smtp_server
 
 __all__ = ["smtp_server"]
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from tidings.api.auth import hash_api_key as api_hash
 from tidings.service import ApiKeys, InvalidField, NotFound, hash_api_key
 from tidings.store import Store, open_store

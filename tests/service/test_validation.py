@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tidings.domain import ConnectorSettings, Endpoint, Security
 from tidings.service import InvalidField
 from tidings.service.grant_input import DEFAULT_PORTS, choose_preset, resolve_endpoint

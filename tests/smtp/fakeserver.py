@@ -16,6 +16,7 @@ from typing import Any
 
 import trio
 import trio.testing
+
 from tidings.smtp import SmtpClient, SmtpParams, start_session
 from tidings.smtp.transport import SmtpTransport
 

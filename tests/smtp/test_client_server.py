@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
+from tests.support.dovecot import Dovecot
+from tests.support.smtpserver import SmtpServer
 from tidings.imap import ConnectParams, open_imap
 from tidings.smtp import (
     MessageTooLarge,
@@ -18,9 +21,6 @@ from tidings.smtp import (
     verify_login,
 )
 from tidings.smtp.transport import Security
-
-from tests.support.dovecot import Dovecot
-from tests.support.smtpserver import SmtpServer
 
 pytestmark = pytest.mark.dovecot
 

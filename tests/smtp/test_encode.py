@@ -8,6 +8,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tidings.smtp import SmtpCommandError, data_payload
 from tidings.smtp.encode import (
     check_address,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
+
+from tests.smtp.fakeserver import Script, ScriptedServer, connector, params
 from tidings.smtp import (
     SmtpAuthError,
     SmtpConnectionLost,
@@ -14,8 +16,6 @@ from tidings.smtp import (
     send_with_retry,
     verify_login,
 )
-
-from tests.smtp.fakeserver import Script, ScriptedServer, connector, params
 
 MESSAGE = b"Subject: retry\r\n\r\nbody\r\n"
 

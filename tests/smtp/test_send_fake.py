@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
+
+from tests.smtp.fakeserver import EXTENSIONS, ScriptedServer, fake_smtp
 from tidings.smtp import (
     MessageTooLarge,
     SmtpCommandError,
@@ -14,8 +16,6 @@ from tidings.smtp import (
     SmtpRecipientsRefused,
     SmtpReplyError,
 )
-
-from tests.smtp.fakeserver import EXTENSIONS, ScriptedServer, fake_smtp
 
 NO_PIPELINING = [e for e in EXTENSIONS if e != "PIPELINING"]
 MESSAGE = b"Subject: hi\r\n\r\nhello\r\n"

@@ -10,6 +10,8 @@ import structlog
 import structlog.testing
 import trio
 import trio.testing
+
+from tests.smtp.fakeserver import ScriptedServer, ehlo_lines, fake_smtp, params
 from tidings.smtp import (
     SmtpAuthError,
     SmtpCommandError,
@@ -22,8 +24,6 @@ from tidings.smtp import (
     start_session,
 )
 from tidings.smtp.transport import SmtpTransport
-
-from tests.smtp.fakeserver import ScriptedServer, ehlo_lines, fake_smtp, params
 
 
 async def test_greeting_and_extensions() -> None:

@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+
+from tests.store import builders as b
 from tidings.domain import (
     ConnectorSettings,
     Credentials,
@@ -24,8 +26,6 @@ from tidings.store import (
     WriteTx,
     open_store,
 )
-
-from tests.store import builders as b
 
 
 async def test_connector_round_trip_update_and_delete(store: Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tidings.store import Conflict, NotFound, Store
 from tidings.store.access import ApiKey
 

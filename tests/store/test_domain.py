@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from tidings.domain import Location, new_id, normalize_subject
 
 from tests.store import builders as b
+from tidings.domain import Location, new_id, normalize_subject
 
 
 def test_message_properties_come_from_flags_case_insensitively() -> None:

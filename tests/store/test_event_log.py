@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
+from tests.store import builders as b
 from tidings.domain import EventType, NewEvent
 from tidings.store import Store, WriteTx
-
-from tests.store import builders as b
 
 
 async def test_events_keep_their_fields_and_order(store: Store) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tidings.store import SqliteStore, StoreError, open_store
 
 from tests.store.builders import KEY
+from tidings.store import SqliteStore, StoreError, open_store
 
 
 def _names(directory: Path, pattern: str) -> set[str]:

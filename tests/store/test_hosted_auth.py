@@ -6,11 +6,11 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+
+from tests.store import builders as b
 from tidings.domain import GrantState
 from tidings.store import Conflict, NotFound, Store, WriteTx
 from tidings.store.hosted_auth import HostedCode, HostedSession
-
-from tests.store import builders as b
 
 
 def _session(connector_id: str, **changes: object) -> HostedSession:

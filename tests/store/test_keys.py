@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from tidings.domain import Credentials
 from tidings.store import (
     CredentialCipher,

@@ -6,11 +6,11 @@ import dataclasses
 import random
 
 import pytest
+
+from tests.store import builders as b
 from tidings.domain import EmailAddress, Location, Message, new_id
 from tidings.store import InvalidQuery, MessageQuery, Store, WriteTx
 from tidings.store.sqlite import listing
-
-from tests.store import builders as b
 
 PEOPLE = [
     "ada@example.org",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from tidings.domain import EmailAddress, Folder, Grant, Location, new_id
-from tidings.store import Conflict, NotFound, Store, WriteTx
 
 from tests.store import builders as b
+from tidings.domain import EmailAddress, Folder, Grant, Location, new_id
+from tidings.store import Conflict, NotFound, Store, WriteTx
 
 
 async def _two_folders(store: Store) -> tuple[Grant, Folder, Folder]:

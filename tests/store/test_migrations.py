@@ -6,12 +6,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
+from tests.store import builders as b
 from tidings.store import CredentialCipher, MessageQuery, MigrationError
 from tidings.store.schema import LATEST_VERSION, MIGRATIONS
 from tidings.store.sqlite.connection import connect_writer, migrate, schema_version
 from tidings.store.sqlite.write_tx import SqliteWriteTx
-
-from tests.store import builders as b
 
 
 def _indexes(path: Path) -> set[str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
+from tests.store import builders as b
 from tidings.domain import EmailAddress, Location, new_id, normalize_subject
 from tidings.store import NotFound, Store, ThreadQuery, WriteTx
 from tidings.store.sqlite import listing
-
-from tests.store import builders as b
 
 ADA = EmailAddress("Ada", "ada@example.org")
 BOB = EmailAddress("Bob", "bob@example.org")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import trio
-from tidings.domain import EventType
-from tidings.store import Conflict, NotFound, Store, StoreClosed, WriteTx
 
 from tests.store import builders as b
+from tidings.domain import EventType
+from tidings.store import Conflict, NotFound, Store, StoreClosed, WriteTx
 
 
 class Boom(Exception):

@@ -29,10 +29,10 @@ class FlappingUidValidityProxy:
     async def _handle(self, client: trio.SocketStream) -> None:
         self.sessions += 1
         shift = self.sessions * 1000
-        async with client, await trio.open_tcp_stream(*self.upstream) as server:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._pump, client, server, None, nursery.cancel_scope)
-                nursery.start_soon(self._pump, server, client, shift, nursery.cancel_scope)
+        async with client, await trio.open_tcp_stream(*self.upstream) as server, \
+                trio.open_nursery() as nursery:
+            nursery.start_soon(self._pump, client, server, None, nursery.cancel_scope)
+            nursery.start_soon(self._pump, server, client, shift, nursery.cancel_scope)
 
     @staticmethod
     async def _pump(source: trio.SocketStream, sink: trio.SocketStream, shift: int | None,

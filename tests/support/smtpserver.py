@@ -31,9 +31,9 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from aiosmtpd.smtp import Envelope as AioEnvelope
 from aiosmtpd.smtp import Session as AioSession
-from tidings.smtp import Security, SmtpParams
 
 from tests.support.dovecot import Dovecot
+from tidings.smtp import Security, SmtpParams
 
 __all__ = ["DEFAULT_MAX_SIZE", "Envelope", "SmtpServer", "smtp_server"]
 

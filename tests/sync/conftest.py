@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import trio
 
+from tests.support.dovecot import Dovecot
+from tests.support.events import EventLog
 from tidings.domain import (
     Connector,
     ConnectorSettings,
@@ -25,8 +27,6 @@ from tidings.imap import ConnectParams, ImapClient, open_imap
 from tidings.store import Store, WriteTx, open_store
 from tidings.sync.link import SyncSettings
 from tidings.sync.supervisor import Supervisor
-from tests.support.dovecot import Dovecot
-from tests.support.events import EventLog
 
 FAST = SyncSettings(poll_interval=0.5, uidvalidity_check_interval=300.0,
                     retention_sweep_interval=3600.0, min_backoff=0.2, max_backoff=1.0,

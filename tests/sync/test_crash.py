@@ -6,37 +6,42 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trio
 
-from tidings.domain import EventType
-from tidings.store import MessageQuery, open_store
 from tests.support.dovecot import Dovecot
 from tests.sync.conftest import add_grant
 from tests.sync.test_sync_trouble import _seed
+from tidings.domain import EventType
+from tidings.store import MessageQuery, open_store
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
 COUNT = 600
 
 
-def _count(db: Path, sql: str) -> int:
+REPO = Path(__file__).resolve().parents[2]
+COMPLETED = ("SELECT count(*) FROM events WHERE type = ?",
+             (EventType.GRANT_IMAP_SYNC_COMPLETED.value,))
+MESSAGES = ("SELECT count(*) FROM messages", ())
+
+
+def _count(db: Path, query: tuple[str, tuple[str, ...]]) -> int:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
         try:
-            return int(conn.execute(sql).fetchone()[0])
+            return int(conn.execute(*query).fetchone()[0])
         except sqlite3.OperationalError:
             return 0
 
 
-async def _wait_until(check: object, timeout: float) -> None:
-    """Poll another process's database (there is no event to wait on across processes)."""
-    assert callable(check)
+async def _wait_until(check: Callable[[], bool], timeout: float) -> None:
+    """Poll another process's database: there is no event to wait on across processes."""
     with trio.fail_after(timeout):
-        while not check():
+        while not check():  # noqa: ASYNC110 (the condition lives in another process)
             await trio.sleep(0.05)
 
 
@@ -48,25 +53,22 @@ async def test_sigkill_during_initial_sync(dovecot: Dovecot, tmp_path: Path) -> 
         grant = await add_grant(store, dovecot, user, password)
     command = [sys.executable, "-m", "tests.support.sync_process", str(db), key.hex(),
                str(dovecot.cert_path)]
-    cwd = Path(__file__).resolve().parents[2]
 
-    first = subprocess.Popen(command, cwd=cwd)
+    first = await trio.lowlevel.open_process(command, cwd=REPO)
     try:
-        await _wait_until(lambda: _count(db, "SELECT count(*) FROM messages") >= 100, 60)
+        await _wait_until(lambda: _count(db, MESSAGES) >= 100, 60)
     finally:
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait()
-    stored_at_kill = _count(db, "SELECT count(*) FROM messages")
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    stored_at_kill = _count(db, MESSAGES)
     assert 0 < stored_at_kill < COUNT, "the kill must land in the middle of the sync"
 
-    second = subprocess.Popen(command, cwd=cwd)
+    second = await trio.lowlevel.open_process(command, cwd=REPO)
     try:
-        completed = ("SELECT count(*) FROM events WHERE type = "
-                     f"'{EventType.GRANT_IMAP_SYNC_COMPLETED.value}'")
-        await _wait_until(lambda: _count(db, completed) >= 1, 90)
+        await _wait_until(lambda: _count(db, COMPLETED) >= 1, 90)
     finally:
         second.send_signal(signal.SIGKILL)
-        second.wait()
+        await second.wait()
 
     async with open_store(db, key) as store:
         headers: list[str] = []

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tidings.domain import EventType, FolderRole, GrantState
-from tidings.store import MessageQuery, Store
-from tidings.sync.supervisor import Supervisor
 from tests.support.dovecot import Dovecot
 from tests.support.events import EventLog
 from tests.support.mailgen import generate, make_message
 from tests.sync.conftest import add_grant
+from tidings.domain import EventType, FolderRole, GrantState
+from tidings.store import MessageQuery, Store
+from tidings.sync.supervisor import Supervisor
 
 pytestmark = pytest.mark.dovecot
 

@@ -3,21 +3,20 @@ malformed mail, a server restart."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import trio
 
-from tidings.domain import EventType, GrantState, Security
-from tidings.store import MessageQuery, Store
-from tidings.sync.supervisor import Supervisor
 from tests.support.dovecot import Dovecot
 from tests.support.events import EventLog
 from tests.support.imapproxy import FlappingUidValidityProxy
 from tests.support.mailgen import make_message
 from tests.sync.conftest import add_grant
+from tidings.domain import EventType, GrantState, Security
+from tidings.store import MessageQuery, Store
+from tidings.sync.supervisor import Supervisor
 
 pytestmark = pytest.mark.dovecot
 
@@ -46,8 +45,8 @@ async def test_uidvalidity_reset_keeps_ids_and_makes_no_events(
     # Make Dovecot forget its UID list: the next session sees a new UIDVALIDITY and
     # renumbers every message (RFC 9051 §2.3.1.1).
     supervisor.stop_grant(grant.id)
-    subprocess.run(["doveadm", "-c", str(dovecot.config_path), "kick", user], check=False,
-                   capture_output=True)
+    await trio.run_process(["doveadm", "-c", str(dovecot.config_path), "kick", user],
+                           check=False, capture_stdout=True, capture_stderr=True)
     box = dovecot.maildir(user)
     for path in list(box.glob("dovecot-uidlist")) + list(box.glob("dovecot.index*")):
         path.unlink()

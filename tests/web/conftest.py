@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 import trio
+
+from tests.support.smtpserver import smtp_server  # noqa: F401 -- a fixture, used by name
 from tidings.config import WebConfig
 from tidings.domain import (
     Connector,
@@ -33,8 +35,6 @@ from tidings.service.hosted import GrantCreator, HostedAuth
 from tidings.store import Store, WriteTx, open_store
 from tidings.sync.link import ConnectionStats
 from tidings.web import MetricsSource, serve_web
-
-from tests.support.smtpserver import smtp_server  # noqa: F401 -- a fixture, used by name
 
 REDIRECT = "https://app.example/oauth/callback"
 PUBLIC_URL = "https://mail-auth.example.org"

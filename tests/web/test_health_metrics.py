@@ -9,15 +9,15 @@ import httpx
 import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.store import builders as b
+from tests.web.conftest import PUBLIC_URL, FakeAccounts, Site
 from tidings.config import WebConfig
 from tidings.domain import EventType, GrantState, NewEvent
 from tidings.service.hosted import HostedAuth
 from tidings.store import Store, StoreClosed, WriteTx
 from tidings.sync.link import ConnectionStats
 from tidings.web import MetricsSource, serve_web
-
-from tests.store import builders as b
-from tests.web.conftest import PUBLIC_URL, FakeAccounts, Site
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

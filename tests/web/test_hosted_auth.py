@@ -8,6 +8,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import trio
+
+from tests.web.conftest import (
+    PUBLIC_URL,
+    REDIRECT,
+    RIGHT_PASSWORD,
+    FakeAccounts,
+    FakeClock,
+    pkce_pair,
+)
 from tidings.domain import Connector, ConnectorSettings, Grant, new_id
 from tidings.service.errors import (
     CredentialsRejected,
@@ -19,15 +28,6 @@ from tidings.service.grant_input import CustomAuth
 from tidings.service.hosted import HostedAuth, LoginForm, secret_hash
 from tidings.store import NotFound as StoreNotFound
 from tidings.store import Store
-
-from tests.web.conftest import (
-    PUBLIC_URL,
-    REDIRECT,
-    RIGHT_PASSWORD,
-    FakeAccounts,
-    FakeClock,
-    pkce_pair,
-)
 
 FORM = LoginForm(email="ada@yahoo.com", password=RIGHT_PASSWORD)
 

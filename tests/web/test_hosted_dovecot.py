@@ -8,15 +8,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import trio
-from tidings.domain import Connector, GrantState, Security
-from tidings.service.accounts import AccountService
-from tidings.service.errors import PreconditionFailed
-from tidings.store import Store
 
 from tests.support.dovecot import Dovecot
 from tests.support.smtpserver import SmtpServer
 from tests.web.browser import form_fields
 from tests.web.conftest import REDIRECT, Site, pkce_pair, run_site
+from tidings.domain import Connector, GrantState, Security
+from tidings.service.accounts import AccountService
+from tidings.service.errors import PreconditionFailed
+from tidings.store import Store
 
 pytestmark = pytest.mark.dovecot
 

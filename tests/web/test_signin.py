@@ -6,11 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from tidings.service.errors import PreconditionFailed
-from tidings.web.signin import MAX_BODY
 
 from tests.web.browser import field_types, form_fields
 from tests.web.conftest import REDIRECT, RIGHT_PASSWORD, Site, pkce_pair
+from tidings.service.errors import PreconditionFailed
+from tidings.web.signin import MAX_BODY
 
 
 async def open_page(site: Site, *, provider: str | None = "yahoo",
