@@ -15,11 +15,12 @@ from tidings.sync.supervisor import Supervisor
 
 
 async def main(db: str, key: bytes, cafile: str, poll: float) -> None:
+    context = ssl.create_default_context(cafile=cafile)  # one for every connection
     async with open_store(db, key) as store:
         supervisor = Supervisor(
             store, SyncSettings(poll_interval=poll, min_backoff=0.2, max_backoff=1.0,
                                 fetch_batch=50),
-            ssl_context_factory=lambda: ssl.create_default_context(cafile=cafile))
+            ssl_context_factory=lambda: context)
         await supervisor.run()
 
 
