@@ -20,6 +20,7 @@ from tidings.cli_keys import add_keys_command
 from tidings.cli_support import CliError, add_config_option, load_config_from
 from tidings.config import ConfigError
 from tidings.store import StoreError
+from tidings.sync.supervisor import first_leaf
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -55,20 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _leaf(exc: BaseException) -> BaseException:
-    """The first error inside task-group wrappers (trio raises groups from nurseries)."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
     except BaseException as exc:
-        error = _leaf(exc)
+        error = first_leaf(exc) if isinstance(exc, BaseExceptionGroup) else exc
         if isinstance(error, ConfigError | CliError):
             print(f"tidings: {error}", file=sys.stderr)
             return 2
