@@ -86,7 +86,8 @@ async def initial_sync_seconds(dv: Dovecot, user: str, password: str, tmp: Path)
     async with open_store(tmp / "bench.db", os.urandom(32)) as store:
         events = await EventLog.attach(store)
         grant = await add_grant(store, dv, user, password, port=dv.port,
-                                security=Security.PLAIN, allow_plaintext=True)
+                                security=Security.PLAIN, allow_plaintext=True,
+                                poll_interval=3600)
         supervisor = Supervisor(store, settings)
         async with trio.open_nursery() as nursery:
             await nursery.start(supervisor.run)
@@ -106,7 +107,8 @@ async def change_latency(dv: Dovecot, appends: int, tmp: Path) -> tuple[list[flo
     async with open_store(tmp / "latency.db", os.urandom(32)) as store:
         events = await EventLog.attach(store)
         grant = await add_grant(store, dv, user, password, port=dv.port,
-                                security=Security.PLAIN, allow_plaintext=True)
+                                security=Security.PLAIN, allow_plaintext=True,
+                                poll_interval=3600)
         supervisor = Supervisor(store, SyncSettings(poll_interval=3600))
         async with trio.open_nursery() as nursery:
             await nursery.start(supervisor.run)
@@ -145,7 +147,7 @@ def footprint(dv: Dovecot, grants: int, tmp: Path) -> tuple[float, float, float]
             for _ in range(count):
                 user, password = dv.add_user()
                 dv.seed(user, [make_message(subject="hello", message_id=f"<{user}@x>")])
-                await add_grant(store, dv, user, password)
+                await add_grant(store, dv, user, password, poll_interval=60.0)
 
     def run(db: Path, wait_synced: int) -> tuple[float, float]:
         command = [sys.executable, "-m", "tests.support.sync_process", str(db), key.hex(),

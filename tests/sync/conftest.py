@@ -46,11 +46,12 @@ async def events(store: Store) -> EventLog:
 
 async def add_grant(store: Store, dovecot: Dovecot, user: str, password: str, *,
                     window_days: int = 90, strict: bool = False, port: int | None = None,
-                    security: Security = Security.TLS, allow_plaintext: bool = False) -> Grant:
+                    security: Security = Security.TLS, allow_plaintext: bool = False,
+                    poll_interval: float = FAST.poll_interval) -> Grant:
     now = time.time()
     connector = Connector(id=new_id(), name="test", created_at=now, updated_at=now,
                           settings=ConnectorSettings(strict_message_id=strict,
-                                                     poll_interval=FAST.poll_interval))
+                                                     poll_interval=poll_interval))
     endpoint = Endpoint(host=dovecot.host, port=port or dovecot.tls_port, security=security)
     grant = Grant(id=new_id(), connector_id=connector.id, email=f"{user}@example.org",
                   imap=endpoint, smtp=endpoint, imap_username=user, smtp_username=user,

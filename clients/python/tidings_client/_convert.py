@@ -16,7 +16,6 @@ from tidings.v1 import (
     messages_pb2,
     threads_pb2,
 )
-
 from tidings_client.models import (
     Attachment,
     Connector,
@@ -27,8 +26,10 @@ from tidings_client.models import (
     Folder,
     FolderRole,
     Grant,
+    GrantPage,
     GrantStatus,
     Message,
+    MessagePage,
     Security,
     ServerSettings,
     SyncProgress,
@@ -42,7 +43,10 @@ __all__ = [
     "event_from_proto",
     "folder_from_proto",
     "grant_from_proto",
+    "grant_page_from_proto",
+    "ignore_reply",
     "message_from_proto",
+    "message_page_from_proto",
     "thread_from_proto",
     "timestamp",
 ]
@@ -252,3 +256,16 @@ def event_from_proto(message: events_pb2.Event) -> Event:
         object=_event_object(message),
         truncated=message.truncated,
     )
+
+
+def grant_page_from_proto(reply: grants_pb2.ListGrantsResponse) -> GrantPage:
+    return GrantPage(grants=tuple(grant_from_proto(g) for g in reply.grants), total=reply.total)
+
+
+def message_page_from_proto(reply: messages_pb2.ListMessagesResponse) -> MessagePage:
+    return MessagePage(messages=tuple(message_from_proto(m) for m in reply.messages),
+                       next_cursor=reply.next_cursor)
+
+
+def ignore_reply(_reply: object) -> None:
+    """For calls whose reply is empty."""

@@ -19,7 +19,6 @@ from tidings.v1 import (
     grants_pb2,
     messages_pb2,
 )
-
 from tidings_client._convert import SECURITY_TO_PROTO
 from tidings_client.models import GrantStatus, Security
 

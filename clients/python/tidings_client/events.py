@@ -22,8 +22,8 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 import grpc
-from tidings.v1 import events_pb2
 
+from tidings.v1 import events_pb2
 from tidings_client._convert import event_from_proto
 from tidings_client._requests import subscribe_request
 from tidings_client.errors import TidingsError, error_from_rpc

@@ -9,15 +9,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tidings.api.attachments import AttachmentServicer
 from tidings.api.bridge import TrioBridge
 from tidings.api.connectors import ConnectorServicer
 from tidings.api.events_service import EventFeed, EventServicer
+from tidings.api.folders import FolderServicer
 from tidings.api.grants import GrantServicer, HostedAuth
+from tidings.api.messages import MessageServicer
 from tidings.api.server import ServiceBinding
+from tidings.api.threads import ThreadServicer
 from tidings.events import EventHub
 from tidings.service import AccountService
+from tidings.service.attachments import AttachmentReader
+from tidings.service.mail_read import LinkSource, MailReader
 from tidings.store import Store
-from tidings.v1 import connectors_pb2_grpc, events_pb2_grpc, grants_pb2_grpc
+from tidings.v1 import (
+    attachments_pb2_grpc,
+    connectors_pb2_grpc,
+    events_pb2_grpc,
+    folders_pb2_grpc,
+    grants_pb2_grpc,
+    messages_pb2_grpc,
+    threads_pb2_grpc,
+)
 
 __all__ = ["ApiDeps", "build_services"]
 
@@ -32,10 +46,22 @@ class ApiDeps:
     hosted: HostedAuth | None = None
     # Told the number of open event streams whenever it changes (for /metrics).
     on_subscribers: Callable[[int], None] | None = None
+    # Connections to the mail servers for API calls (the sync supervisor); when unset,
+    # the supervisor the accounts service controls, if it offers them.
+    links: LinkSource | None = None
+
+
+def _links(deps: ApiDeps) -> LinkSource | None:
+    if deps.links is not None:
+        return deps.links
+    sync = deps.accounts.sync
+    return sync if isinstance(sync, LinkSource) else None
 
 
 def build_services(deps: ApiDeps) -> list[ServiceBinding]:
     feed = EventFeed(deps.store, deps.hub, on_subscribers=deps.on_subscribers)
+    mail = MailReader(deps.store, _links(deps))
+    attachments = AttachmentReader(mail)
 
     def connectors(server: Any, bridge: TrioBridge) -> None:
         connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(
@@ -48,8 +74,30 @@ def build_services(deps: ApiDeps) -> list[ServiceBinding]:
     def events(server: Any, bridge: TrioBridge) -> None:
         events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(bridge, feed), server)
 
+    # The servicers below leave the changing methods to grpc's base classes, which
+    # answer UNIMPLEMENTED; hence the abstract-class instantiations.
+    def messages(server: Any, bridge: TrioBridge) -> None:
+        messages_pb2_grpc.add_MessageServiceServicer_to_server(
+            MessageServicer(bridge, mail), server)  # type: ignore[abstract]
+
+    def threads(server: Any, bridge: TrioBridge) -> None:
+        threads_pb2_grpc.add_ThreadServiceServicer_to_server(
+            ThreadServicer(bridge, mail), server)  # type: ignore[abstract]
+
+    def folders(server: Any, bridge: TrioBridge) -> None:
+        folders_pb2_grpc.add_FolderServiceServicer_to_server(
+            FolderServicer(bridge, mail), server)  # type: ignore[abstract]
+
+    def attachment_service(server: Any, bridge: TrioBridge) -> None:
+        attachments_pb2_grpc.add_AttachmentServiceServicer_to_server(
+            AttachmentServicer(bridge, attachments), server)
+
     return [
         ServiceBinding("tidings.v1.ConnectorService", connectors),
         ServiceBinding("tidings.v1.GrantService", grants),
         ServiceBinding("tidings.v1.EventService", events),
+        ServiceBinding("tidings.v1.MessageService", messages),
+        ServiceBinding("tidings.v1.ThreadService", threads),
+        ServiceBinding("tidings.v1.FolderService", folders),
+        ServiceBinding("tidings.v1.AttachmentService", attachment_service),
     ]

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import random
 import ssl
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from typing import NoReturn
@@ -61,6 +62,10 @@ class Supervisor:
         self.stats = ConnectionStats()
         self._scopes: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
+        # One connection limiter per grant, shared by its sync tasks and the connections
+        # opened for API calls; it lives as long as some link holds it.
+        self._limiters: weakref.WeakValueDictionary[str, trio.CapacityLimiter] = (
+            weakref.WeakValueDictionary())
 
     @property
     def running(self) -> frozenset[str]:
@@ -140,9 +145,27 @@ class Supervisor:
                 connector.settings.poll_interval != settings.poll_interval:
             settings = replace(settings, strict_message_id=connector.settings.strict_message_id,
                                poll_interval=connector.settings.poll_interval)
-        return GrantLink(grant=grant, credentials=credentials, store=self.store,
+        link = GrantLink(grant=grant, credentials=credentials, store=self.store,
                          settings=settings, stats=self.stats,
                          ssl_context_factory=self.ssl_context_factory)
+        link.limiter = self._limiter(grant_id, link.preset.max_connections)
+        return link
+
+    def _limiter(self, grant_id: str, cap: int) -> trio.CapacityLimiter:
+        limiter = self._limiters.get(grant_id)
+        if limiter is None:
+            limiter = trio.CapacityLimiter(cap)
+            self._limiters[grant_id] = limiter
+        elif limiter.total_tokens != cap:  # the provider preset changed
+            limiter.total_tokens = cap
+        return limiter
+
+    async def link_for(self, grant_id: str) -> GrantLink:
+        """A link for connections made on behalf of API calls (fetching raw mail or an
+        attachment, a native search). It shares the grant's connection limiter with the
+        grant's sync tasks, so together they stay under the provider's cap. Raises
+        `NotFound` for an unknown grant."""
+        return await self._link(grant_id)
 
     async def _run_once(self, grant_id: str) -> None:
         runner = GrantRunner(await self._link(grant_id))
