@@ -35,7 +35,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 FILLER = 17
 
 
-def build_message(*, subject: str, sender: str = "ann@example.com",
+def build_message(*, subject: str, sender: str = "team@example.com",
                   to: str = "owner@example.org", cc: str | None = None,
                   bcc: str | None = None, body: str = "hello", message_id: str,
                   in_reply_to: str | None = None,

@@ -3,6 +3,7 @@ malformed mail, a server restart."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from tests.support.dovecot import Dovecot
 from tests.support.events import EventLog
 from tests.support.imapproxy import FlappingUidValidityProxy
 from tests.support.mailgen import make_message
-from tests.sync.conftest import add_grant
+from tests.sync.conftest import FAST, add_grant
 from tidings.domain import EventType, GrantState, Security
 from tidings.store import MessageQuery, Store
+from tidings.sync.grant import GrantRunner
+from tidings.sync.link import ConnectionStats, GrantLink
 from tidings.sync.supervisor import Supervisor
 
 pytestmark = pytest.mark.dovecot
@@ -176,3 +179,31 @@ async def test_server_restart_mid_sync_recovers(
             break
     assert len(headers) == len(set(headers)) == 400
     assert (await store.get_grant(grant.id)).state == GrantState.VALID
+
+
+async def test_mail_ageing_out_of_the_window_is_purged_silently(
+        dovecot: Dovecot, store: Store, events: EventLog, supervisor: Supervisor) -> None:
+    user, password = dovecot.add_user()
+    now = datetime.now(UTC)
+    for days in (1, 5):
+        when = now - timedelta(days=days)
+        dovecot.seed(user, [make_message(subject=f"{days} days old",
+                                         message_id=f"<age{days}@x>", when=when)], when=when)
+    grant = await add_grant(store, dovecot, user, password, window_days=10)
+    supervisor.start_grant(grant.id)
+    await events.wait_type(EventType.GRANT_IMAP_SYNC_COMPLETED, grant.id, timeout=60)
+    assert len(await _messages(store, grant.id)) == 2
+
+    # Shrink the window: the 5-day-old message is now outside it.
+    supervisor.stop_grant(grant.id)
+    narrowed = replace(await store.get_grant(grant.id), sync_window_days=3)
+    await store.write(lambda tx: tx.update_grant(narrowed))
+    position = events.position
+    link = GrantLink(grant=narrowed, credentials=await store.get_credentials(grant.id),
+                     store=store, settings=FAST, stats=ConnectionStats())
+    assert await GrantRunner(link).sweep_retention() == 1
+    remaining = await _messages(store, grant.id)
+    assert [m.subject for m in remaining] == ["1 days old"]
+    await events.drain()
+    assert not [e for e in events.seen if e.position > position
+                and e.type.startswith("message.")]

@@ -241,7 +241,8 @@ class AsyncTidings:
 
     def watch_events(self, cursor: str | None = None, grant_ids: Iterable[str] | None = None,
                      types: Iterable[str] | None = None) -> AsyncEventStream:
-        """Every event after ``cursor`` (default: from now), then live ones, forever.
+        """Every event after ``cursor``, then live ones, forever. Without a cursor, the
+        events after the stream's first step (``async for`` takes it at once).
 
         Reconnects on its own when the connection drops or the daemon restarts, and
         resumes after the last event it handed out: nothing is missed or repeated.

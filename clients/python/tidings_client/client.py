@@ -12,6 +12,7 @@ Every method raises a `TidingsError` subclass when the daemon refuses the call.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -41,7 +42,7 @@ from tidings_client._convert import (
     message_from_proto,
     message_page_from_proto,
 )
-from tidings_client.errors import error_from_rpc
+from tidings_client.errors import Unavailable, error_from_rpc
 from tidings_client.events import Backoff, EventStream
 from tidings_client.models import (
     Connector,
@@ -260,12 +261,17 @@ class Tidings:
 
     def watch_events(self, cursor: str | None = None, grant_ids: Iterable[str] | None = None,
                      types: Iterable[str] | None = None) -> EventStream:
-        """Every event after ``cursor`` (default: from now), then live ones, forever.
+        """Every event after ``cursor``, then live ones, forever. Without a cursor, the
+        events after this call (or, if the daemon cannot be reached now, after the
+        stream first reaches it).
 
         Reconnects on its own when the connection drops or the daemon restarts, and
         resumes after the last event it handed out: nothing is missed or repeated.
         ``types`` are event names such as ``"message.created"``.
         """
+        if cursor is None:
+            with contextlib.suppress(Unavailable):
+                cursor = self.get_cursor()
         stream = EventStream(
             lambda request: self._events.Subscribe(request, metadata=self._metadata),
             self.get_cursor, cursor, grant_ids, types, Backoff(maximum=self.max_backoff))

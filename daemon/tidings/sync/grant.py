@@ -268,15 +268,19 @@ class GrantRunner:
                         _checked, folder_id=folder.id, at=time.time()))
 
     async def retention_loop(self) -> NoReturn:
+        while True:
+            await self.sweep_retention()
+            await trio.sleep(self.link.settings.retention_sweep_interval)
+
+    async def sweep_retention(self) -> int:
         """Purge mail that aged out of the window: no events (it did not change)."""
         link = self.link
-        while True:
-            cutoff = int(window_start(link.grant.sync_window_days).timestamp())
-            purged = await link.store.write(functools.partial(
-                _purge, grant_id=link.grant_id, before=cutoff))
-            if purged:
-                log.info("messages.aged_out", grant=link.grant_id, count=purged)
-            await trio.sleep(link.settings.retention_sweep_interval)
+        cutoff = int(window_start(link.grant.sync_window_days).timestamp())
+        purged: int = await link.store.write(functools.partial(
+            _purge, grant_id=link.grant_id, before=cutoff))
+        if purged:
+            log.info("messages.aged_out", grant=link.grant_id, count=purged)
+        return purged
 
     async def recheck_until_stable(self) -> None:
         """After UIDVALIDITY flapping: check slowly until two sessions in a row agree."""

@@ -1,0 +1,208 @@
+"""Mail API over gRPC against a grant with 5,000 synced messages, in one process: the
+sync engine fills the store from a seeded Dovecot, then a blocking client calls the
+served API over a socket.
+
+1. ListMessages p50/p99, a page of 50, without filters and with common filters.
+2. GetMessage p50/p99 for random messages; ListThreads p50/p99.
+3. Attachment download of a large base64 attachment through DownloadAttachment, beside
+   a plain socket reading the same ``UID FETCH ... BODY.PEEK[2]`` (bytes counted, nothing
+   decoded), in the same run. Both rates count the encoded part, so they compare.
+
+    .venv/bin/python bench/api.py [--count 5000] [--calls 300] [--attachment-mb 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import Figure, print_table, raw_fetch, seeded_dovecot
+from tests.support.events import EventLog
+from tests.support.mailgen import make_message
+from tests.sync.conftest import add_grant
+from tidings.api.server import GrpcSettings, serve_grpc
+from tidings.api.services import ApiDeps, build_services
+from tidings.domain import EventType, Security
+from tidings.events import EventHub
+from tidings.imap import ConnectParams, open_imap
+from tidings.log import configure_logging
+from tidings.service import AccountService
+from tidings.store import open_store
+from tidings.sync.link import SyncSettings
+from tidings.sync.supervisor import Supervisor
+from tidings.v1 import (
+    attachments_pb2,
+    attachments_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
+    threads_pb2,
+    threads_pb2_grpc,
+)
+
+BIG_FOLDER = "Bench"
+
+
+def _quantiles(samples: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(samples, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+def _timed(calls: int, call: Callable[[int], Any]) -> list[float]:
+    call(0)  # warm
+    samples = []
+    for i in range(calls):
+        started = time.perf_counter()
+        call(i)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def measure(port: int, key: str, grant_id: str, calls: int, attachment_bytes: int
+            ) -> list[Figure]:
+    """The client side, blocking, in a worker thread."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+    auth = (("authorization", f"Bearer {key}"),)
+    messages = messages_pb2_grpc.MessageServiceStub(channel)
+    threads = threads_pb2_grpc.ThreadServiceStub(channel)
+    attachments = attachments_pb2_grpc.AttachmentServiceStub(channel)
+
+    def list_messages(**filters: Any) -> messages_pb2.ListMessagesResponse:
+        reply: messages_pb2.ListMessagesResponse = messages.ListMessages(
+            messages_pb2.ListMessagesRequest(grant_id=grant_id, **filters), metadata=auth)
+        return reply
+
+    ids: list[str] = []
+    token = ""
+    while True:
+        page = list_messages(limit=200, page_token=token,
+                             select={"paths": ["id", "from_", "folders"]})
+        ids += [m.id for m in page.messages]
+        token = page.next_cursor
+        if not token:
+            break
+    sample = list_messages(limit=200).messages
+    sender = sample[len(sample) // 2].from_[0].email
+    inbox = sample[0].folders[0]
+    rng = random.Random(3)
+    figures = [Figure("messages listed (count)", len(ids), "")]
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("no filter", {}),
+        ("in INBOX, read", {"in_": inbox, "unread": False}),
+        ("from one sender", {"from_": [sender]}),
+        ("subject contains", {"subject": "budget"}),
+        ("has attachment", {"has_attachment": True}),
+        ("5th page (page token)", {}),
+    ]
+    fifth = ""
+    for _ in range(4):
+        fifth = list_messages(limit=50, page_token=fifth).next_cursor
+    for name, filters in cases:
+        extra = {"page_token": fifth} if name.startswith("5th") else {}
+        samples = _timed(calls, lambda _i, f=filters, e=extra: list_messages(limit=50, **f, **e))
+        p50, p99 = _quantiles(samples)
+        figures += [Figure(f"List 50, {name}: p50 (ms)", p50, "ms"),
+                    Figure(f"List 50, {name}: p99 (ms)", p99, "ms")]
+    samples = _timed(calls, lambda _i: messages.GetMessage(messages_pb2.GetMessageRequest(
+        grant_id=grant_id, id=rng.choice(ids)), metadata=auth))
+    p50, p99 = _quantiles(samples)
+    figures += [Figure("Get: p50 (ms)", p50, "ms"), Figure("Get: p99 (ms)", p99, "ms")]
+    samples = _timed(calls, lambda _i: threads.ListThreads(threads_pb2.ListThreadsRequest(
+        grant_id=grant_id, limit=50), metadata=auth))
+    p50, p99 = _quantiles(samples)
+    figures += [Figure("ListThreads 50: p50 (ms)", p50, "ms"),
+                Figure("ListThreads 50: p99 (ms)", p99, "ms")]
+    big = list_messages(subject="bench attachment").messages[0]
+    attachment = big.attachments[0]
+    request = attachments_pb2.DownloadAttachmentRequest(
+        grant_id=grant_id, message_id=big.id, id=attachment.id)
+    rounds, decoded, started = 3, 0, time.perf_counter()
+    for _ in range(rounds):
+        got = sum(len(chunk.data) for chunk in attachments.DownloadAttachment(
+            request, metadata=auth))
+        assert got == attachment_bytes, (got, attachment_bytes)
+        decoded += got
+    elapsed = time.perf_counter() - started
+    channel.close()
+    encoded = attachment.size * rounds  # the BODYSTRUCTURE size of the encoded part
+    figures.append(Figure("download, decoded (MB/s)", decoded / elapsed / 1e6, "MB/s"))
+    figures.append(Figure("download, encoded part (MB/s)", encoded / elapsed / 1e6, "MB/s"))
+    return figures
+
+
+async def run(seeded: Any, tmp: Path, calls: int, attachment_bytes: int) -> list[Figure]:
+    dv = seeded.dovecot
+    params = ConnectParams(host=dv.host, port=dv.port, security="plain", allow_plaintext=True)
+    async with open_imap(params) as client:
+        await client.login(seeded.user, seeded.password)
+        await client.create(BIG_FOLDER)
+        await client.append(BIG_FOLDER, make_message(
+            subject="bench attachment", message_id="<bench-attachment@example.com>",
+            attachment=("big.bin", random.Random(5).randbytes(attachment_bytes))))
+    async with open_store(tmp / "bench.db", os.urandom(32)) as store:
+        events = await EventLog.attach(store)
+        hub = await EventHub.for_store(store)
+        grant = await add_grant(store, dv, seeded.user, seeded.password, port=dv.port,
+                                security=Security.PLAIN, allow_plaintext=True)
+        supervisor = Supervisor(store, SyncSettings(poll_interval=3600))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(supervisor.run)
+            started = trio.current_time()
+            supervisor.start_grant(grant.id)
+            await events.wait_type(EventType.GRANT_IMAP_SYNC_COMPLETED, grant.id, timeout=900)
+            print(f"initial sync: {trio.current_time() - started:.1f} s")
+            accounts = AccountService(store, supervisor)
+            services = build_services(ApiDeps(store=store, hub=hub, accounts=accounts,
+                                              links=supervisor))
+            port: int = await nursery.start(serve_grpc, GrpcSettings(host="127.0.0.1", port=0),
+                                            services, accounts.verify_api_key)
+            _key_id, key = await accounts.create_api_key("bench")
+            figures: list[Figure] = await trio.to_thread.run_sync(
+                measure, port, key, grant.id, calls, attachment_bytes)
+            nursery.cancel_scope.cancel()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--attachment-mb", type=float, default=20.0)
+    args = parser.parse_args()
+    configure_logging("warning")
+    attachment_bytes = int(args.attachment_mb * 1024 * 1024)
+    tmp = Path(tempfile.mkdtemp(prefix="tidings-bench-api-"))
+    with seeded_dovecot(args.count) as seeded:
+        dv = seeded.dovecot
+        print(f"mailbox: {seeded.messages} messages, {seeded.bytes / 1e6:.1f} MB on disk")
+        figures = trio.run(run, seeded, tmp, args.calls, attachment_bytes)
+        # The floor: the same part, read three times on a plain socket, bytes counted.
+        raw_fetch(dv.host, dv.port, seeded.user, seeded.password, "BODY.PEEK[2]",
+                  folders=(BIG_FOLDER,))  # warm
+        floor_bytes, floor_seconds = 0, 0.0
+        for _ in range(3):
+            got, seconds = raw_fetch(dv.host, dv.port, seeded.user, seeded.password,
+                                     "BODY.PEEK[2]", folders=(BIG_FOLDER,))
+            floor_bytes += got
+            floor_seconds += seconds
+    floor = floor_bytes / floor_seconds / 1e6
+    figures = [Figure(f.name, f.value, f.unit, "plain socket", floor)
+               if f.name.startswith("download, encoded") else f for f in figures]
+    print_table(f"Mail API over gRPC ({args.count} messages)", figures)
+
+
+if __name__ == "__main__":
+    main()
