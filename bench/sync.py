@@ -167,8 +167,9 @@ def footprint(dv: Dovecot, grants: int, tmp: Path) -> tuple[float, float, float]
                 time.sleep(0.5)
             time.sleep(5)  # let start-up garbage settle before reading RSS
             rss = _rss_kb(proc.pid)
+            # Two full poll intervals (60 s each), so every grant's poll is counted.
             cpu0, t0 = _cpu_seconds(proc.pid), time.monotonic()
-            time.sleep(30)
+            time.sleep(125)
             cpu = (_cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0) * 100
             return rss, cpu
         finally:

@@ -3,6 +3,7 @@ resuming across a daemon restart with nothing missed or repeated."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import UTC, datetime
 
@@ -30,7 +31,9 @@ async def test_live_event_carries_the_changed_message(
     with client_daemon.client() as client:
         await call(client.create_connector, "mail")
         grant = await client_daemon.synced_grant(client, user, password)
-        with client.watch_events(grant_ids=[grant.id]) as stream:
+        # Without a cursor it asks the daemon where the log ends: a blocking call.
+        watch = functools.partial(client.watch_events, grant_ids=[grant.id])
+        with await call(watch) as stream:
             reader = EventReader(stream, client_daemon.nursery)
             async with imap_session(dovecot, user, password) as imap:
                 await imap.append("INBOX", make_message(subject="hello client",
@@ -74,7 +77,7 @@ async def test_a_malformed_cursor_raises_from_the_iteration(
 async def test_close_from_another_thread_ends_a_blocked_iteration(
         client_daemon: ClientDaemon) -> None:
     with client_daemon.client() as client:
-        stream = client.watch_events()
+        stream = await call(client.watch_events)
         finished = threading.Event()
 
         def consume() -> list[Event]:

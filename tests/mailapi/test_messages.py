@@ -102,8 +102,9 @@ async def test_select_trims_the_reply(mailbox: Mailbox) -> None:
     (message,) = (await mailbox.call(mailbox.messages.ListMessages, request)).messages
     assert ("Cc", "carol@example.org") in [(h.name, h.value) for h in message.headers]
     for paths in (["subject", "no_such_field"], ["raw_mime"]):
-        error = await mailbox.failure(mailbox.messages.ListMessages, messages_pb2.ListMessagesRequest(
-            grant_id=mailbox.grant_id, select=field_mask_pb2.FieldMask(paths=paths)))
+        request = messages_pb2.ListMessagesRequest(
+            grant_id=mailbox.grant_id, select=field_mask_pb2.FieldMask(paths=paths))
+        error = await mailbox.failure(mailbox.messages.ListMessages, request)
         assert error.code() == Code.INVALID_ARGUMENT
         assert error.details().startswith("select:")
 
@@ -136,8 +137,9 @@ async def test_native_search_finds_a_word_of_the_body(mailbox: Mailbox) -> None:
 
 async def test_native_search_refusals_name_the_field(mailbox: Mailbox) -> None:
     for query in ("BODY zebra\r\nX LOGOUT", "a" * 1001, "", "BODY \"unclosed", "NOSUCHKEY 1"):
-        error = await mailbox.failure(mailbox.messages.ListMessages, messages_pb2.ListMessagesRequest(
-            grant_id=mailbox.grant_id, search_query_native=query))
+        request = messages_pb2.ListMessagesRequest(grant_id=mailbox.grant_id,
+                                                   search_query_native=query)
+        error = await mailbox.failure(mailbox.messages.ListMessages, request)
         assert error.code() == Code.INVALID_ARGUMENT, query
         assert error.details().startswith("search_query_native:"), error.details()
 

@@ -37,6 +37,8 @@ SLICE: Final = 256 * 1024
 # IMAP section numbers: "1", "2.1.3" (RFC 9051 §6.4.5).
 _PART: Final = re.compile(r"[1-9][0-9]*(\.[1-9][0-9]*)*\Z")
 _NOT_BASE64: Final = re.compile(rb"[^A-Za-z0-9+/=]")
+_LINE_SPACE: Final = b" \t\r\n"
+_BASE64_CHARS: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 # RFC 2045 §6.7 (5) limits encoded lines to 76 characters; past this a line is broken
 # mail and is decoded as far as it goes rather than held.
 _MAX_QP_CARRY: Final = 64 * 1024
@@ -72,7 +74,12 @@ class Base64Stream:
         self._carry = b""
 
     def feed(self, data: bytes) -> bytes:
-        text = self._carry + _NOT_BASE64.sub(b"", data)
+        # bytes.translate runs many times faster than a regular expression here; the
+        # expression only runs on the rare text that has junk in it.
+        cleaned = data.translate(None, _LINE_SPACE)
+        if cleaned.translate(None, _BASE64_CHARS):
+            cleaned = _NOT_BASE64.sub(b"", cleaned)
+        text = self._carry + cleaned
         out: list[bytes] = []
         start = 0
         while (pad := text.find(b"=", start)) >= 0:

@@ -5,6 +5,7 @@ other folders, the UIDVALIDITY checker and the retention sweeper (DESIGN.md, Con
 from __future__ import annotations
 
 import functools
+import random
 import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
@@ -208,6 +209,11 @@ class GrantRunner:
         """Every poll interval (or at once when kicked): LIST for folder changes, STATUS
         each folder, sync those that changed; then reap orphans that no folder claimed."""
         link = self.link
+        # The initial sync has just looked at every folder. Start the first poll at a
+        # random point of the interval, so that grants started together (at daemon
+        # start) do not all poll at the same moment ever after.
+        with trio.move_on_after(random.uniform(0, link.settings.poll_interval)):
+            await self._kick.wait()
         while True:
             started = trio.current_time()
             self._kick = trio.Event()
