@@ -46,6 +46,8 @@ from tidings.sync.supervisor import Supervisor
 from tidings.v1 import (
     attachments_pb2,
     attachments_pb2_grpc,
+    folders_pb2,
+    folders_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
     threads_pb2,
@@ -79,6 +81,9 @@ def measure(port: int, key: str, grant_id: str, calls: int, attachment_bytes: in
     messages = messages_pb2_grpc.MessageServiceStub(channel)
     threads = threads_pb2_grpc.ThreadServiceStub(channel)
     attachments = attachments_pb2_grpc.AttachmentServiceStub(channel)
+    folders = folders_pb2_grpc.FolderServiceStub(channel).ListFolders(
+        folders_pb2.ListFoldersRequest(grant_id=grant_id), metadata=auth).folders
+    inbox = next(f.id for f in folders if f.role == folders_pb2.FOLDER_ROLE_INBOX)
 
     def list_messages(**filters: Any) -> messages_pb2.ListMessagesResponse:
         reply: messages_pb2.ListMessagesResponse = messages.ListMessages(
@@ -96,7 +101,6 @@ def measure(port: int, key: str, grant_id: str, calls: int, attachment_bytes: in
             break
     sample = list_messages(limit=200).messages
     sender = sample[len(sample) // 2].from_[0].email
-    inbox = sample[0].folders[0]
     rng = random.Random(3)
     figures = [Figure("messages listed (count)", len(ids), "")]
     cases: list[tuple[str, dict[str, Any]]] = [

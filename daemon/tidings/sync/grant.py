@@ -86,11 +86,7 @@ class GrantRunner:
             fresh = await self.link.store.get_folder(folder.id)
             result = await sync_folder(self.link, client, fresh, progress=progress)
         self._note_uidvalidity(fresh, result.uidvalidity_changed)
-        if result.orphans:
-            now = trio.current_time()
-            for message_id in result.orphans:
-                self._orphans.setdefault(message_id, now)
-            self._kick.set()  # the other half of a move may be in another folder
+        self._add_orphans(result.orphans)
         return result
 
     def _note_uidvalidity(self, folder: Folder, changed: bool) -> None:
@@ -130,7 +126,9 @@ class GrantRunner:
             pending = _order([f for f in folders if f.sync_state != "live"])
             if grant.state in (GrantState.INVALID, GrantState.DEGRADED):
                 await self._set_state(GrantState.SYNCING if pending else GrantState.VALID, None)
-            if not pending and completed:
+            if not pending:
+                if not completed:  # stopped between the last folder and the completion
+                    await self._complete(grant.progress)
                 return
             since = window_start(grant.sync_window_days).date()
             total = 0
@@ -176,6 +174,8 @@ class GrantRunner:
                  messages=progress.messages_total, folders=progress.folders_total)
 
     def _add_orphans(self, orphans: Sequence[str]) -> None:
+        """Messages left without a folder: reaped after the next full poll, unless that
+        poll finds them elsewhere (the other half of a move), so poll now."""
         now = trio.current_time()
         for message_id in orphans:
             self._orphans.setdefault(message_id, now)
