@@ -1,4 +1,5 @@
-"""The `tidings` command: `tidings serve`, `tidings keys ...`, `tidings --version`.
+"""The `tidings` command: `tidings serve`, `tidings keys ...`, `tidings demo`,
+`tidings --version`.
 
 A subcommand is one function that adds its parser to `SUBCOMMANDS`' subparsers and sets
 ``run`` (``args -> exit status``) as its default; put larger ones in ``cli_<name>.py``.
@@ -19,6 +20,7 @@ from tidings.app import run_daemon
 from tidings.cli_keys import add_keys_command
 from tidings.cli_support import CliError, add_config_option, load_config_from
 from tidings.config import ConfigError
+from tidings.demo import add_demo_command
 from tidings.store import StoreError
 from tidings.sync.supervisor import first_leaf
 
@@ -42,7 +44,9 @@ def add_serve_command(subparsers: Subparsers) -> None:
     parser.set_defaults(run=_serve)
 
 
-SUBCOMMANDS: list[Callable[[Subparsers], None]] = [add_serve_command, add_keys_command]
+SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
+    add_serve_command, add_keys_command, add_demo_command,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

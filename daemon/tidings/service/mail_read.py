@@ -30,6 +30,7 @@ __all__ = [
     "MailReader",
     "ThreadView",
     "check_native_query",
+    "check_page_token",
     "examine_for_uids",
     "message_locations",
 ]

@@ -198,7 +198,8 @@ class ListMessagesRequest(_message.Message):
     """In this thread."""
     search_query_native: _builtins.str
     """An IMAP SEARCH expression (RFC 9051 §6.4.4) run on the server in the
-    folder given by in_ (INBOX when unset); combined with the other filters.
+    folder given by in_ (every selectable folder when unset); combined with the
+    other filters.
     """
     @_builtins.property
     def select(self) -> _field_mask_pb2.FieldMask:

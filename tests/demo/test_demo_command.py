@@ -1,0 +1,62 @@
+"""`tidings demo` end to end, as a user runs it: a subprocess with a deadline."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+
+pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
+
+DEADLINE = 240.0
+EVENT_TYPES = ("message.created", "message.updated", "message.deleted", "folder.created")
+
+
+async def _demo(*args: str) -> subprocess.CompletedProcess[bytes]:
+    with trio.fail_after(DEADLINE):
+        return await trio.run_process(
+            [sys.executable, "-m", "tidings.cli", "demo", "--once", *args],
+            capture_stdout=True, capture_stderr=True, check=False)
+
+
+def _temp_dir(output: str) -> Path:
+    found = re.search(r"data in (\S+)/data", output)
+    assert found, output
+    return Path(found.group(1))
+
+
+async def test_once_syncs_then_prints_every_scripted_event_and_cleans_up() -> None:
+    result = await _demo("--messages", "50")
+    output = result.stdout.decode()
+    assert result.returncode == 0, output + result.stderr.decode()
+    assert "user demo, 50 messages" in output
+    assert re.search(r"initial sync complete in [\d.]+ s: 50 messages in \d+ folders", output)
+    event_lines = [line.split() for line in output.splitlines() if line.startswith("  ")]
+    seen = [words[0] for words in event_lines]
+    for kind in EVENT_TYPES:
+        assert kind in seen, output
+    # In the order of the scripted changes: two appends, flag, move, expunge, CREATE.
+    scripted = [kind for kind in seen if kind in EVENT_TYPES]
+    assert scripted == ["message.created", "message.created", "message.updated",
+                        "message.updated", "message.deleted", "folder.created"], output
+    assert '"Quarterly numbers are in" in Archive (unread, starred)' in output
+    assert "every change arrived as its event" in output
+    assert not _temp_dir(output).exists()
+
+
+async def test_keep_leaves_the_temporary_directory() -> None:
+    result = await _demo("--messages", "3", "--keep")
+    output = result.stdout.decode()
+    assert result.returncode == 0, output + result.stderr.decode()
+    root = _temp_dir(output)
+    try:
+        assert f"kept {root}" in output
+        assert (root / "data" / "tidings.db").exists()
+        assert (root / "dovecot" / "dovecot.log").exists()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
