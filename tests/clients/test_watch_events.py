@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -20,7 +21,7 @@ from tidings_client import Event, InvalidArgument, Message, Tidings
 pytestmark = pytest.mark.dovecot
 
 
-def _created(subject: str) -> object:
+def _created(subject: str) -> Callable[[Event], bool]:
     return lambda e: (e.type == "message.created" and isinstance(e.object, Message)
                       and e.object.subject == subject)
 
@@ -154,6 +155,6 @@ async def test_resumes_across_a_daemon_restart_without_loss_or_repeat(
     # Exactly the log, in order, once each: the prefix up to the last event received.
     assert len(set(received)) == len(received)
     assert received == log[: len(received)]
-    created = [e.subject for e in reader.events if e.type == "message.created"]
+    created = [e.subject or "" for e in reader.events if e.type == "message.created"]
     assert created[0] == "before restart"
     assert sorted(created[1:]) == ["while down 1", "while down 2"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,29 @@ async def test_keep_leaves_the_temporary_directory() -> None:
         assert (root / "dovecot" / "dovecot.log").exists()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_without_once_it_follows_until_interrupted_then_cleans_up() -> None:
+    output = b""
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "tidings.cli", "demo", "--messages", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        with trio.fail_after(DEADLINE):
+            while b"Following events" not in output:
+                chunk = await process.stdout.receive_some()
+                assert chunk, output.decode()
+                output += chunk
+            process.send_signal(signal.SIGINT)
+            async for chunk in process.stdout:
+                output += chunk
+            status = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    text = output.decode()
+    assert status == 0, text
+    assert "stopping" in text
+    assert not _temp_dir(text).exists()

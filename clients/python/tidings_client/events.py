@@ -123,11 +123,12 @@ class EventStream(Iterator[Event]):
 
     def __next__(self) -> Event:
         position = self._position
-        while not position.pending:
+        while True:
             if self._closed.is_set():
                 raise StopIteration
+            if position.pending:
+                return position.hand_out()
             self._read_batch()
-        return position.hand_out()
 
     def _read_batch(self) -> None:
         try:
@@ -198,15 +199,16 @@ class AsyncEventStream(AsyncIterator[Event]):
 
     async def __anext__(self) -> Event:
         position = self._position
-        while not position.pending:
+        while True:
             if self._closed:
                 raise StopAsyncIteration
+            if position.pending:
+                return position.hand_out()
             try:
                 await self._read_batch()
             except BaseException:
                 self._cancel_call()
                 raise
-        return position.hand_out()
 
     async def _read_batch(self) -> None:
         try:

@@ -92,6 +92,24 @@ class MailboxCommands(Session):
         _, got = await self.simple("LIST", *args, wanted=(ListEntry,))
         return [resp for resp in got if isinstance(resp, ListEntry)]
 
+    async def list_status(self, ref: str = "", pattern: str = "*", *items: str
+                          ) -> tuple[builtins.list[ListEntry], dict[str, Status]]:
+        """LIST with the STATUS of every mailbox in one command (LIST-STATUS, RFC 5819
+        §2), plus SPECIAL-USE attributes when offered. Without LIST-STATUS, raises
+        :class:`CommandError`; callers fall back to LIST and STATUS."""
+        if not self.has("LIST-STATUS"):
+            raise CommandError("the server does not offer LIST-STATUS")
+        if not items:
+            items = _DEFAULT_STATUS + (("HIGHESTMODSEQ",) if self.has("CONDSTORE") else ())
+        options: builtins.list[Arg] = [Raw("STATUS"), _atoms(items, "STATUS item")]
+        if self.has("SPECIAL-USE"):
+            options = [Raw("SPECIAL-USE"), *options]
+        _, got = await self.simple("LIST", Mailbox(ref), Mailbox(pattern), Raw("RETURN"),
+                                   options, wanted=(ListEntry, Status))
+        entries = [resp for resp in got if isinstance(resp, ListEntry)]
+        statuses = {resp.mailbox: resp for resp in got if isinstance(resp, Status)}
+        return entries, statuses
+
     async def select(self, mailbox: str | bytes | Mailbox, *, readonly: bool = False,
                      condstore: bool = False, qresync: Qresync | None = None) -> SelectResult:
         """SELECT (or EXAMINE when ``readonly``), RFC 9051 §6.3.2.

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tidings.domain import EventType, Folder, FolderRole, NewEvent, new_id
-from tidings.imap import ImapClient, ListEntry
+from tidings.imap import CommandError, ImapClient, ListEntry, Status
 from tidings.log import get_logger
 from tidings.store import WriteTx
 from tidings.sync.apply import folder_payload
 from tidings.sync.link import GrantLink
 
-__all__ = ["discover_folders", "role_for"]
+__all__ = ["discover_folders", "list_with_status", "role_for"]
 
 log = get_logger("tidings.sync")
 
@@ -106,12 +106,37 @@ def _apply_listing(tx: WriteTx, *, grant_id: str, entries: Sequence[ListEntry],
     return [m for m in orphans if (msg := tx.message(m)) is not None and not msg.locations]
 
 
-async def discover_folders(link: GrantLink, client: ImapClient, *, emit: bool
+def _unchanged(stored: Sequence[Folder], entries: Sequence[ListEntry]) -> bool:
+    """Whether a LIST result matches the stored folders exactly (the usual case for a
+    poll: then there is nothing to write)."""
+    by_name = {f.name: f for f in stored}
+    if set(by_name) != {e.name for e in entries}:
+        return False
+    return all(by_name[e.name].attributes == tuple(sorted(e.attributes))
+               and by_name[e.name].role == role_for(e) for e in entries)
+
+
+async def list_with_status(client: ImapClient) -> tuple[list[ListEntry], dict[str, Status]]:
+    """LIST (and, when the server offers LIST-STATUS, every folder's STATUS with it)."""
+    try:
+        entries, statuses = await client.list_status()
+    except CommandError:
+        entries, statuses = await client.list("", "*"), {}
+    return [e for e in entries if not {a.lower() for a in e.attributes} & _UNSELECTABLE], \
+        statuses
+
+
+async def discover_folders(link: GrantLink, client: ImapClient, *, emit: bool,
+                           entries: Sequence[ListEntry] | None = None
                            ) -> tuple[list[Folder], list[str]]:
-    """LIST the account and reconcile; returns the selectable folders and orphans."""
-    entries = [e for e in await client.list("", "*")
-               if not {a.lower() for a in e.attributes} & _UNSELECTABLE]
-    stored_names = {f.name for f in await link.store.list_folders(link.grant_id)}
+    """LIST the account (unless ``entries`` are given) and reconcile; returns the
+    selectable folders and the orphaned message ids."""
+    if entries is None:
+        entries, _ = await list_with_status(client)
+    stored = await link.store.list_folders(link.grant_id)
+    if _unchanged(stored, entries):
+        return stored, []
+    stored_names = {f.name for f in stored}
     uidvalidities: dict[str, int] = {}
     if stored_names:
         for entry in entries:

@@ -29,6 +29,7 @@ from tidings.imap import (
     Raw,
     Recent,
     ServerNo,
+    Status,
     Vanished,
     search_date,
 )
@@ -41,7 +42,7 @@ from tidings.sync.folder_sync import (
     sync_folder,
     window_start,
 )
-from tidings.sync.folders import discover_folders
+from tidings.sync.folders import discover_folders, list_with_status
 from tidings.sync.link import GrantLink
 
 __all__ = ["FlappingUidValidity", "GrantRunner"]
@@ -218,11 +219,13 @@ class GrantRunner:
             started = trio.current_time()
             self._kick = trio.Event()
             async with link.connect("poll") as client:
-                folders, orphans = await discover_folders(link, client, emit=True)
+                entries, statuses = await list_with_status(client)
+                folders, orphans = await discover_folders(link, client, emit=True,
+                                                          entries=entries)
                 self._add_orphans(orphans)
                 for folder in folders:
                     try:
-                        if await self._changed(client, folder):
+                        if await self._changed(client, folder, statuses.get(folder.name)):
                             await self._sync(client, folder)
                     except ServerNo as exc:
                         # Deleted or renamed since LIST: the next discovery reconciles it.
@@ -233,10 +236,12 @@ class GrantRunner:
             with trio.move_on_after(link.settings.poll_interval):
                 await self._kick.wait()
 
-    async def _changed(self, client: ImapClient, folder: Folder) -> bool:
+    async def _changed(self, client: ImapClient, folder: Folder,
+                       status: Status | None) -> bool:
         if folder.sync_state != "live" or not self.has_condstore:
             return True  # without CONDSTORE, flag changes only show by comparing FLAGS
-        status = await client.status(folder.name)
+        if status is None:
+            status = await client.status(folder.name)
         return (status.uidvalidity != folder.uidvalidity or status.uidnext != folder.uidnext
                 or status.highestmodseq != folder.highestmodseq
                 or status.messages != folder.total_count)
