@@ -10,14 +10,15 @@ import pytest
 
 from tests.clients.conftest import ClientDaemon, EventReader, call
 from tests.support.dovecot import Dovecot
+from tests.support.mailgen import make_message
 from tidings_client import (
     Connector,
     FailedPrecondition,
+    FolderRole,
     GrantStatus,
     NotFound,
     Security,
     SyncState,
-    Unimplemented,
 )
 
 pytestmark = pytest.mark.dovecot
@@ -106,16 +107,27 @@ async def test_grant_custom_auth_sync_list_update_delete(
         await call(client.delete_connector, connector.id)
 
 
-async def test_services_without_servicers_raise_unimplemented_or_answer(
+async def test_folders_and_messages_of_a_synced_grant(
         client_daemon: ClientDaemon, dovecot: Dovecot) -> None:
-    """Folders and messages: until the daemon serves them, the call fails cleanly."""
     user, password = dovecot.add_user()
+    dovecot.seed(user, [make_message(subject=f"stored {n}", message_id=f"<stored{n}@x>")
+                        for n in range(3)])
     with client_daemon.client() as client:
         await call(client.create_connector, "mail")
         grant = await client_daemon.synced_grant(client, user, password)
-        try:
-            folders = await call(client.list_folders, grant.id)
-        except Unimplemented as exc:
-            assert exc.code == "UNIMPLEMENTED"
-        else:
-            assert {"INBOX", "Archive", "Sent"} <= {f.path for f in folders}
+        folders = await call(client.list_folders, grant.id)
+        by_path = {f.path: f for f in folders}
+        assert {"INBOX", "Archive", "Sent"} <= set(by_path)
+        assert by_path["INBOX"].role is FolderRole.INBOX
+        assert by_path["INBOX"].total_count == 3
+        page = await call(functools.partial(client.list_messages, grant.id, limit=2))
+        assert len(page.messages) == 2 and page.next_cursor
+        rest = await call(functools.partial(client.list_messages, grant.id,
+                                            page_token=page.next_cursor))
+        subjects = {m.subject for m in page.messages + rest.messages}
+        assert subjects == {"stored 0", "stored 1", "stored 2"}
+        first = page.messages[0]
+        fetched = await call(functools.partial(client.get_message, grant.id, first.id,
+                                               include_headers=True))
+        assert fetched.id == first.id and fetched.folders == (by_path["INBOX"].id,)
+        assert ("Subject", fetched.subject) in fetched.headers
