@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import trio
 
 from tests.support.dovecot import Dovecot
 from tests.support.events import EventLog
@@ -116,3 +117,23 @@ async def test_folder_create_rename_delete(dovecot: Dovecot, store: Store, event
         assert deleted.object_id == created.object_id
     names = {f.name for f in await store.list_folders(grant.id)}
     assert "Projekte ü" not in names and "Projects" not in names
+
+
+async def test_quiet_mailbox_makes_no_events(dovecot: Dovecot, store: Store, events: EventLog,
+                                            supervisor: Supervisor, mail_client: Connect
+                                            ) -> None:
+    grant, user, password = await started(dovecot, store, events, supervisor)
+    # Let the poller run a few full cycles (it polls every 0.5 s here), then make one
+    # change: it must be the only event after the initial sync.
+    async with mail_client(user, password) as client:
+        for _ in range(3):
+            await client.noop()
+            with trio.move_on_after(0.6):
+                await events.hub.wait_beyond(events.hub.position)
+        await client.create("Later")
+    created = await events.wait_for(_is(EventType.FOLDER_CREATED, grant))
+    after_sync = [e for e in events.seen if e.grant_id == grant.id
+                  and e.type != EventType.GRANT_IMAP_SYNC_COMPLETED
+                  and e.position > events.of_type(EventType.GRANT_IMAP_SYNC_COMPLETED)[0].position]
+    assert [(e.type, e.payload.get("name")) for e in after_sync] == [
+        (EventType.FOLDER_CREATED, "Later")]

@@ -85,6 +85,7 @@ def message_from_payload(payload: Mapping[str, Any]) -> messages_pb2.Message:
         cc=_addresses(payload, "cc"), date=_int(payload, "date"),
         unread=bool(payload.get("unread")), starred=bool(payload.get("starred")),
         snippet=_str(payload, "snippet"), folders=_strings(payload, "folders"),
+        message_id_header=_str(payload, "message_id_header"),
     )
 
 

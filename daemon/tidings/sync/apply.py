@@ -43,6 +43,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "id": message.id,
         "grant_id": message.grant_id,
         "thread_id": message.thread_id,
+        "message_id_header": message.message_id_header,
         "subject": message.subject,
         "from": [{"name": a.name, "email": a.email} for a in message.from_],
         "to": [{"name": a.name, "email": a.email} for a in message.to],
@@ -57,6 +58,7 @@ def message_payload(message: Message) -> dict[str, Any]:
 
 def folder_payload(folder: Folder) -> dict[str, Any]:
     return {"id": folder.id, "grant_id": folder.grant_id, "name": folder.name,
+            "delimiter": folder.delimiter,
             "role": str(folder.role), "attributes": list(folder.attributes),
             "parent_id": folder.parent_id}
 

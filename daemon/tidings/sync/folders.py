@@ -36,6 +36,13 @@ _BY_NAME = {
     "all mail": FolderRole.ALL, "starred": FolderRole.FLAGGED,
 }
 _UNSELECTABLE = {"\\noselect", "\\nonexistent"}
+# RFC 9051 §7.3.1: \Marked / \Unmarked say whether new mail arrived since the last SELECT;
+# they change all the time and are not a change of the folder.
+_VOLATILE = {"\\marked", "\\unmarked"}
+
+
+def _attributes(entry: ListEntry) -> tuple[str, ...]:
+    return tuple(sorted(a for a in entry.attributes if a.lower() not in _VOLATILE))
 
 
 def role_for(entry: ListEntry) -> FolderRole:
@@ -66,7 +73,7 @@ def _apply_listing(tx: WriteTx, *, grant_id: str, entries: Sequence[ListEntry],
     orphans: list[str] = []
     by_name: dict[str, Folder] = {}
     for name, entry in listed.items():
-        attributes = tuple(sorted(entry.attributes))
+        attributes = _attributes(entry)
         role = role_for(entry)
         current = stored.get(name)
         kind: EventType | None = None
@@ -112,7 +119,7 @@ def _unchanged(stored: Sequence[Folder], entries: Sequence[ListEntry]) -> bool:
     by_name = {f.name: f for f in stored}
     if set(by_name) != {e.name for e in entries}:
         return False
-    return all(by_name[e.name].attributes == tuple(sorted(e.attributes))
+    return all(by_name[e.name].attributes == _attributes(e)
                and by_name[e.name].role == role_for(e) for e in entries)
 
 
