@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tidings.domain import EventType, Folder, FolderRole, NewEvent, new_id
-from tidings.imap import CommandError, ImapClient, ListEntry, Status
+from tidings.imap import CommandError, ImapClient, ListEntry, ServerNo, Status
 from tidings.log import get_logger
 from tidings.store import WriteTx
 from tidings.sync.apply import folder_payload
@@ -148,7 +148,10 @@ async def discover_folders(link: GrantLink, client: ImapClient, *, emit: bool,
     if stored_names:
         for entry in entries:
             if entry.name not in stored_names:  # a rename candidate: learn its UIDVALIDITY
-                status = await client.status(entry.name, "UIDVALIDITY")
+                try:
+                    status = await client.status(entry.name, "UIDVALIDITY")
+                except ServerNo:
+                    continue  # gone again already; the next LIST tells
                 if status.uidvalidity is not None:
                     uidvalidities[entry.name] = status.uidvalidity
     orphans = await link.store.write(functools.partial(

@@ -119,17 +119,22 @@ class GrantRunner:
         async with link.connect("initial") as client:
             self.has_idle = client.has("IDLE")
             self.has_condstore = client.has("CONDSTORE")
-            before = {f.id: f.sync_state for f in await link.store.list_folders(grant.id)}
-            completed = bool(before) and grant.state != GrantState.SYNCING and all(
-                s == "live" for s in before.values())
+            progress = grant.progress
+            # The initial sync ended once (its completion wrote folders_done = total);
+            # after that, a restart only catches up, with events.
+            completed = 0 < progress.folders_total <= progress.folders_done
             folders, orphans = await discover_folders(link, client, emit=completed)
             self._add_orphans(orphans)
             pending = _order([f for f in folders if f.sync_state != "live"])
             if grant.state in (GrantState.INVALID, GrantState.DEGRADED):
-                await self._set_state(GrantState.SYNCING if pending else GrantState.VALID, None)
-            if not pending:
-                if not completed:  # stopped between the last folder and the completion
-                    await self._complete(grant.progress)
+                await self._set_state(
+                    GrantState.VALID if completed or not pending else GrantState.SYNCING, None)
+            if completed:
+                for folder in pending:  # folders that appeared since
+                    await self._sync(client, folder)
+                return
+            if not pending:  # stopped between the last folder and the completion
+                await self._complete(progress)
                 return
             since = window_start(grant.sync_window_days).date()
             total = 0
