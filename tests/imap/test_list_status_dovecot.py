@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tidings.imap import ConnectParams, open_imap
 from tests.support.dovecot import Dovecot
+from tidings.imap import ConnectParams, open_imap
 
 pytestmark = pytest.mark.dovecot
 

@@ -131,7 +131,7 @@ async def test_quiet_mailbox_makes_no_events(dovecot: Dovecot, store: Store, eve
             with trio.move_on_after(0.6):
                 await events.hub.wait_beyond(events.hub.position)
         await client.create("Later")
-    created = await events.wait_for(_is(EventType.FOLDER_CREATED, grant))
+    await events.wait_for(_is(EventType.FOLDER_CREATED, grant))
     after_sync = [e for e in events.seen if e.grant_id == grant.id
                   and e.type != EventType.GRANT_IMAP_SYNC_COMPLETED
                   and e.position > events.of_type(EventType.GRANT_IMAP_SYNC_COMPLETED)[0].position]
