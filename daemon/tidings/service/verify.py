@@ -104,7 +104,6 @@ class LoginChecker:
 
     async def check_imap(self, grant: Grant, credentials: Credentials) -> None:
         endpoint = grant.imap
-        where = f"{endpoint.host}:{endpoint.port}"
         params = imap.ConnectParams(
             host=endpoint.host,
             port=endpoint.port,
@@ -113,20 +112,15 @@ class LoginChecker:
             allow_plaintext=grant.allow_plaintext,
             timeout=self.timeout,
         )
-        try:
-            with trio.fail_after(self.timeout):
-                async with imap.open_imap(params) as client:
-                    await client.login(grant.imap_username, credentials.imap_password)
-        except imap.ImapError as exc:
-            raise classify_imap_error(exc, where) from exc
-        except trio.TooSlowError:
-            raise Unreachable("imap", f"{where} did not answer within {self.timeout} s") from None
-        except OSError as exc:
-            raise Unreachable("imap", f"cannot connect to {where}: {exc}") from exc
+
+        async def attempt() -> None:
+            async with imap.open_imap(params) as client:
+                await client.login(grant.imap_username, credentials.imap_password)
+
+        await self._check("imap", f"{endpoint.host}:{endpoint.port}", attempt)
 
     async def check_smtp(self, grant: Grant, credentials: Credentials) -> None:
         endpoint = grant.smtp
-        where = f"{endpoint.host}:{endpoint.port}"
         params = smtp.SmtpParams(
             host=endpoint.host,
             port=endpoint.port,
@@ -135,12 +129,24 @@ class LoginChecker:
             allow_plaintext=grant.allow_plaintext,
             timeout=self.timeout,
         )
+
+        async def attempt() -> None:
+            await smtp.verify_login(params, grant.smtp_username, credentials.smtp_password)
+
+        await self._check("smtp", f"{endpoint.host}:{endpoint.port}", attempt)
+
+    async def _check(self, side: Side, where: str, attempt: Callable[[], Awaitable[None]]
+                     ) -> None:
+        """Run one login attempt under the deadline; turn what goes wrong into the
+        service error that says which side failed and why."""
         try:
             with trio.fail_after(self.timeout):
-                await smtp.verify_login(params, grant.smtp_username, credentials.smtp_password)
+                await attempt()
+        except imap.ImapError as exc:
+            raise classify_imap_error(exc, where) from exc
         except smtp.SmtpError as exc:
             raise classify_smtp_error(exc, where) from exc
         except trio.TooSlowError:
-            raise Unreachable("smtp", f"{where} did not answer within {self.timeout} s") from None
+            raise Unreachable(side, f"{where} did not answer within {self.timeout} s") from None
         except OSError as exc:
-            raise Unreachable("smtp", f"cannot connect to {where}: {exc}") from exc
+            raise Unreachable(side, f"cannot connect to {where}: {exc}") from exc
