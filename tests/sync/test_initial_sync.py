@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,6 +55,8 @@ async def test_initial_sync_matches_server(dovecot: Dovecot, store: Store, event
 
     stored = await store.get_grant(grant.id)
     assert stored.state == GrantState.VALID
+    lag_max, _ = supervisor.stats.lag(time.time())
+    assert grant.id in supervisor.stats.synced_at and 0 <= lag_max < 60
     assert stored.progress.messages_done == stored.progress.messages_total == len(in_window) + 2
     folders = {f.name: f for f in await store.list_folders(grant.id)}
     assert {"INBOX", "Sent", "Drafts", "Trash", "Archive", "Junk"} <= set(folders)

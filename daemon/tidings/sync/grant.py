@@ -176,6 +176,7 @@ class GrantRunner:
                          "messages": progress.messages_total}))
 
         await link.store.write(write)
+        link.stats.synced_at[link.grant_id] = time.time()
         log.info("grant.sync_completed", grant=link.grant_id,
                  messages=progress.messages_total, folders=progress.folders_total)
 
@@ -225,6 +226,7 @@ class GrantRunner:
             self._kick = trio.Event()
             async with link.connect("poll") as client:
                 entries, statuses = await list_with_status(client)
+                all_checked = True
                 folders, orphans = await discover_folders(link, client, emit=True,
                                                           entries=entries)
                 self._add_orphans(orphans)
@@ -233,10 +235,13 @@ class GrantRunner:
                         if await self._changed(client, folder, statuses.get(folder.name)):
                             await self._sync(client, folder)
                     except ServerNo as exc:
+                        all_checked = False
                         # Deleted or renamed since LIST: the next discovery reconciles it.
                         log.info("folder.unavailable", grant=link.grant_id, folder=folder.name,
                                  error=exc.text)
                         self._kick.set()
+            if all_checked:
+                link.stats.synced_at[link.grant_id] = time.time()
             await self._reap(started)
             with trio.move_on_after(link.settings.poll_interval):
                 await self._kick.wait()

@@ -37,10 +37,19 @@ class SyncSettings:
 
 @dataclass
 class ConnectionStats:
-    """Process-wide counters (exported on /metrics)."""
+    """Process-wide figures exported on /metrics: IMAP connections, and when each
+    running grant last confirmed it is up to date with its server (wall-clock time of
+    its initial sync, or of its last poll that checked every folder), from which the
+    sync lag is read."""
 
     open: int = 0
     opened_total: int = 0
+    synced_at: dict[str, float] = field(default_factory=dict)
+
+    def lag(self, now: float) -> tuple[float, float]:
+        """(max, mean) seconds since the running grants were last up to date."""
+        lags = [max(0.0, now - at) for at in self.synced_at.values()]
+        return (max(lags), sum(lags) / len(lags)) if lags else (0.0, 0.0)
 
 
 @dataclass

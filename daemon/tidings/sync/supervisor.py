@@ -91,6 +91,7 @@ class Supervisor:
         self._nursery.start_soon(self._supervise, grant_id, scope)
 
     def stop_grant(self, grant_id: str) -> None:
+        self.stats.synced_at.pop(grant_id, None)
         scope = self._scopes.pop(grant_id, None)
         if scope is not None:
             scope.cancel()

@@ -44,6 +44,8 @@ class Figures:
     imap_connections_opened: int
     started_at: float
     uptime: float
+    sync_lag_max: float = 0.0
+    sync_lag_mean: float = 0.0
 
 
 @dataclass(eq=False)
@@ -67,7 +69,10 @@ class MetricsSource:
         folders = await self.store.count_folders_by_sync_state()
         position = await self.store.last_position()
         now = self.clock()
+        lag_max, lag_mean = self.connections.lag(now)
         return Figures(
+            sync_lag_max=lag_max,
+            sync_lag_mean=lag_mean,
             grants_by_state=grants,
             folders_by_sync_state=folders,
             events_last_position=position,
@@ -127,6 +132,16 @@ class FiguresCollector:
         )
         yield GaugeMetricFamily(
             "tidings_event_subscribers", "Open event streams.", value=f.subscribers
+        )
+        yield GaugeMetricFamily(
+            "tidings_sync_lag_seconds_max",
+            "Longest time since a running grant last confirmed it is up to date "
+            "(an IDLE sync or a completed poll of all its folders).",
+            value=f.sync_lag_max,
+        )
+        yield GaugeMetricFamily(
+            "tidings_sync_lag_seconds_mean", "Mean of the same over the running grants.",
+            value=f.sync_lag_mean,
         )
         yield GaugeMetricFamily(
             "tidings_imap_connections_open", "IMAP connections open now.",
