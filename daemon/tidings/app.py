@@ -24,7 +24,7 @@ from tidings import __version__
 from tidings.api.server import GrpcSettings, TlsFiles, serve_grpc
 from tidings.api.services import ApiDeps, build_services
 from tidings.config import Config, WebConfig
-from tidings.events import EventHub, run_event_retention
+from tidings.events import EventHub, RecentEvents, run_event_retention
 from tidings.log import configure_logging, get_logger
 from tidings.service import AccountService
 from tidings.service.hosted import HostedAuth
@@ -148,6 +148,8 @@ async def run_daemon(
     async with open_configured_store(config) as store:
         hub = await EventHub.for_store(store)
         async with trio.open_nursery() as nursery:
+            recent = RecentEvents(store, hub)
+            await nursery.start(recent.run)
             supervisor = Supervisor(store, sync_settings(config), ssl_context_factory=imap_tls)
             await nursery.start(supervisor.run)
             retention = config.events.retention_days * DAY
@@ -168,7 +170,7 @@ async def run_daemon(
                 serve_web, web, hosted=hosted, health=metrics.health, metrics=metrics))
             services = build_services(ApiDeps(store=store, hub=hub, accounts=accounts,
                                               hosted=hosted, on_subscribers=count_subscribers,
-                                              links=supervisor))
+                                              links=supervisor, recent=recent))
             grpc_port: int = await nursery.start(
                 serve_grpc, grpc_settings(config), services, accounts.verify_api_key)
             running = RunningDaemon(grpc_port=grpc_port, web_port=web_port,

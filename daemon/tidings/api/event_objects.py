@@ -8,7 +8,7 @@ still convert, and a batch costs no reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from tidings import domain
@@ -154,14 +154,15 @@ def event_from_log(event: domain.Event) -> events_pb2.Event:
     return reply
 
 
-def event_batches(events: Sequence[domain.Event],
-                  max_bytes: int = MAX_BATCH_BYTES) -> Iterator[events_pb2.EventBatch]:
+def event_batches(events: Sequence[domain.Event], max_bytes: int = MAX_BATCH_BYTES,
+                  convert: Callable[[domain.Event], events_pb2.Event] | None = None
+                  ) -> Iterator[events_pb2.EventBatch]:
     """The events in log order, in batches of at most about `max_bytes` (a single larger
-    event still travels, alone)."""
+    event still travels, alone). ``convert`` may be a caching `event_from_log`."""
     batch = events_pb2.EventBatch()
     size = 0
     for event in events:
-        converted = event_from_log(event)
+        converted = (convert or event_from_log)(event)
         grown = converted.ByteSize() + 8  # the field's tag and length
         if batch.events and size + grown > max_bytes:
             batch.cursor = batch.events[-1].cursor

@@ -8,6 +8,7 @@ subscriber only falls behind in the log; nothing waits for it and nothing piles 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import aclosing
@@ -15,13 +16,14 @@ from typing import Any, Final
 
 from tidings.api.bridge import TrioBridge
 from tidings.api.errors import FailedPrecondition, InvalidArgument, rpc
-from tidings.api.event_objects import event_batches
+from tidings.api.event_objects import event_batches, event_from_log
 from tidings.api.requests import check_ids
-from tidings.domain import EventType
+from tidings.domain import Event, EventType
 from tidings.events import (
     CursorExpired,
     EventHub,
     InvalidCursor,
+    RecentEvents,
     decode_cursor,
     encode_cursor,
     follow,
@@ -32,6 +34,7 @@ from tidings.v1 import events_pb2, events_pb2_grpc
 __all__ = ["EventFeed", "EventServicer", "parse_types"]
 
 READ_BATCH: Final = 500
+CONVERTED_CACHE: Final = 20_000
 # Batches in flight per subscriber between the trio and asyncio threads.
 STREAM_CREDIT: Final = 4
 _KNOWN_TYPES: Final = ", ".join(sorted(t.value for t in EventType))
@@ -56,12 +59,24 @@ class EventFeed:
     """The trio side of Subscribe: the log after a position as protobuf batches."""
 
     def __init__(self, store: Store, hub: EventHub, *, read_batch: int = READ_BATCH,
-                 on_subscribers: Callable[[int], None] | None = None) -> None:
+                 on_subscribers: Callable[[int], None] | None = None,
+                 recent: RecentEvents | None = None) -> None:
         self._store = store
         self._hub = hub
         self._read_batch = read_batch
         self._on_subscribers = on_subscribers
+        self._recent = recent
+        # Subscribers at the head of the log send the same events: convert each once.
+        self._converted: OrderedDict[int, events_pb2.Event] = OrderedDict()
         self.subscribers = 0
+
+    def _convert(self, event: Event) -> events_pb2.Event:
+        converted = self._converted.get(event.position)
+        if converted is None:
+            converted = self._converted[event.position] = event_from_log(event)
+            if len(self._converted) > CONVERTED_CACHE:
+                self._converted.popitem(last=False)
+        return converted
 
     def _count(self, change: int) -> None:
         self.subscribers += change
@@ -81,10 +96,10 @@ class EventFeed:
                 after = await self._store.last_position()
             async with aclosing(
                 follow(self._store, self._hub, after, grant_ids=grant_ids, types=types,
-                       batch=self._read_batch)
+                       batch=self._read_batch, recent=self._recent)
             ) as events:
                 async for chunk in events:
-                    for batch in event_batches(chunk):
+                    for batch in event_batches(chunk, convert=self._convert):
                         yield batch
         except InvalidCursor as exc:
             raise InvalidArgument("cursor", str(exc)) from exc

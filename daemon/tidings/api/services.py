@@ -18,7 +18,7 @@ from tidings.api.grants import GrantServicer, HostedAuth
 from tidings.api.messages import MessageServicer
 from tidings.api.server import ServiceBinding
 from tidings.api.threads import ThreadServicer
-from tidings.events import EventHub
+from tidings.events import EventHub, RecentEvents
 from tidings.service import AccountService
 from tidings.service.attachments import AttachmentReader
 from tidings.service.mail_read import LinkSource, MailReader
@@ -49,6 +49,8 @@ class ApiDeps:
     # Connections to the mail servers for API calls (the sync supervisor); when unset,
     # the supervisor the accounts service controls, if it offers them.
     links: LinkSource | None = None
+    # The shared head of the log (read once for every subscriber following live).
+    recent: RecentEvents | None = None
 
 
 def _links(deps: ApiDeps) -> LinkSource | None:
@@ -59,7 +61,8 @@ def _links(deps: ApiDeps) -> LinkSource | None:
 
 
 def build_services(deps: ApiDeps) -> list[ServiceBinding]:
-    feed = EventFeed(deps.store, deps.hub, on_subscribers=deps.on_subscribers)
+    feed = EventFeed(deps.store, deps.hub, on_subscribers=deps.on_subscribers,
+                     recent=deps.recent)
     mail = MailReader(deps.store, _links(deps))
     attachments = AttachmentReader(mail)
 

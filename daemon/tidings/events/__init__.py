@@ -6,6 +6,7 @@ from tidings.events.cursor import decode_cursor, encode_cursor
 from tidings.events.errors import CursorExpired, EventsError, InvalidCursor
 from tidings.events.follow import follow
 from tidings.events.hub import EventHub
+from tidings.events.recent import RecentEvents
 from tidings.events.retention import purge_expired_events, run_event_retention
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "EventHub",
     "EventsError",
     "InvalidCursor",
+    "RecentEvents",
     "decode_cursor",
     "encode_cursor",
     "follow",
