@@ -41,10 +41,12 @@ async def follow(
     if after < 0 or after > await store.last_position():
         raise InvalidCursor(f"cursor {after} is not a position of this log")
     position = after
-    if recent is not None and position < await store.first_position() - 1:
+    if recent is not None:
         # The shared head may still hold events retention has purged from the store:
         # a cursor from before the retained log has expired all the same.
-        raise CursorExpired(position, await store.first_position())
+        first = await store.first_position()
+        if position < first - 1:
+            raise CursorExpired(position, first)
     while True:
         if recent is not None and recent.covers(position):
             events, position = recent.read(position, batch, grant_ids, types)

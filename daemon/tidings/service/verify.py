@@ -24,6 +24,7 @@ from tidings.service.errors import (
     TlsFailed,
     Unreachable,
 )
+from tidings.sync.link import imap_params
 
 __all__ = ["LoginChecker", "SslContextFactory", "classify_imap_error", "classify_smtp_error"]
 
@@ -104,14 +105,7 @@ class LoginChecker:
 
     async def check_imap(self, grant: Grant, credentials: Credentials) -> None:
         endpoint = grant.imap
-        params = imap.ConnectParams(
-            host=endpoint.host,
-            port=endpoint.port,
-            security=endpoint.security.value,
-            ssl_context=self.imap_ssl_context(),
-            allow_plaintext=grant.allow_plaintext,
-            timeout=self.timeout,
-        )
+        params = imap_params(grant, self.imap_ssl_context(), self.timeout)
 
         async def attempt() -> None:
             async with imap.open_imap(params) as client:

@@ -31,6 +31,7 @@ __all__ = [
     "record_grant_state",
     "remove_uids",
     "update_flags",
+    "without_location",
 ]
 
 # A reply whose references are unknown joins a thread by subject only within this span.
@@ -219,6 +220,11 @@ def remove_uids(tx: WriteTx, *, grant_id: str, folder_id: str, uids: Iterable[in
         else:
             orphans.append(message_id)
     return orphans
+
+
+def without_location(tx: WriteTx, message_ids: Iterable[str]) -> list[str]:
+    """The given messages that exist and have no location left (orphan candidates)."""
+    return [m for m in message_ids if (msg := tx.message(m)) is not None and not msg.locations]
 
 
 def reap_orphans(tx: WriteTx, *, grant_id: str, candidates: Iterable[str]) -> list[str]:

@@ -246,7 +246,7 @@ async def sync_folder(link: GrantLink, client: ImapClient, folder: Folder, *,
                            uidnext=selected.uidnext, highestmodseq=selected.highestmodseq,
                            sync_state="live", total_count=selected.exists,
                            unread_count=unseen)
-        return [m for m in lost if (msg := tx.message(m)) is not None and not msg.locations]
+        return apply.without_location(tx, lost)
 
     result.orphans.extend(await store.write(finish))
     if result.created or result.removed or result.flag_changes or result.matched:

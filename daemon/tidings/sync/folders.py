@@ -10,7 +10,7 @@ from tidings.domain import EventType, Folder, FolderRole, NewEvent, new_id
 from tidings.imap import CommandError, ImapClient, ListEntry, ServerNo, Status
 from tidings.log import get_logger
 from tidings.store import WriteTx
-from tidings.sync.apply import folder_payload
+from tidings.sync.apply import folder_payload, without_location
 from tidings.sync.link import GrantLink
 
 __all__ = ["discover_folders", "list_with_status", "role_for"]
@@ -110,7 +110,7 @@ def _apply_listing(tx: WriteTx, *, grant_id: str, entries: Sequence[ListEntry],
         if emit:
             tx.append_event(NewEvent(grant_id=grant_id, type=EventType.FOLDER_DELETED,
                                      object_id=folder.id, payload=folder_payload(folder)))
-    return [m for m in orphans if (msg := tx.message(m)) is not None and not msg.locations]
+    return without_location(tx, orphans)
 
 
 def _unchanged(stored: Sequence[Folder], entries: Sequence[ListEntry]) -> bool:

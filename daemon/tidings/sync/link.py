@@ -16,7 +16,7 @@ from tidings.log import get_logger
 from tidings.store import Store
 from tidings.sync.presets import ProviderPreset, preset_for
 
-__all__ = ["ConnectionStats", "GrantLink", "SyncSettings"]
+__all__ = ["ConnectionStats", "GrantLink", "SyncSettings", "imap_params"]
 
 log = get_logger("tidings.sync")
 
@@ -33,6 +33,20 @@ class SyncSettings:
     min_backoff: float = 1.0
     strict_message_id: bool = False
     imap_timeout: float = 60.0
+
+
+def imap_params(grant: Grant, ssl_context: ssl.SSLContext | None, timeout: float
+                ) -> ConnectParams:
+    """How to reach the grant's IMAP server (TLS unless the grant says otherwise)."""
+    endpoint = grant.imap
+    return ConnectParams(
+        host=endpoint.host,
+        port=endpoint.port,
+        security=endpoint.security.value,
+        ssl_context=ssl_context,
+        allow_plaintext=grant.allow_plaintext,
+        timeout=timeout,
+    )
 
 
 @dataclass
@@ -72,15 +86,7 @@ class GrantLink:
         return self.grant.id
 
     def connect_params(self) -> ConnectParams:
-        endpoint = self.grant.imap
-        return ConnectParams(
-            host=endpoint.host,
-            port=endpoint.port,
-            security=endpoint.security.value,
-            ssl_context=self.ssl_context_factory(),
-            allow_plaintext=self.grant.allow_plaintext,
-            timeout=self.settings.imap_timeout,
-        )
+        return imap_params(self.grant, self.ssl_context_factory(), self.settings.imap_timeout)
 
     @asynccontextmanager
     async def connect(self, purpose: str, *, wait: bool = True) -> AsyncIterator[ImapClient]:
