@@ -29,7 +29,7 @@ from tidings.sync.materialize import (
     text_fetch_items,
 )
 
-__all__ = ["FolderSyncResult", "ProgressHook", "sync_folder", "window_start"]
+__all__ = ["FolderSyncResult", "ProgressHook", "fetch_incoming", "sync_folder", "window_start"]
 
 log = get_logger("tidings.sync")
 
@@ -133,6 +133,17 @@ async def _prepare_chunk(link: GrantLink, client: ImapClient, folder: Folder,
         )
         for h in heads
     ]
+
+
+async def fetch_incoming(link: GrantLink, client: ImapClient, folder: Folder,
+                         uids: Sequence[int]) -> list[apply.Incoming]:
+    """The given UIDs of ``folder`` (selected on ``client``) as `apply.Incoming` items,
+    built exactly as the sync builds them, so that a change made through the API and the
+    sync's later view of it share one identity (and make one event)."""
+    if not uids:
+        return []
+    heads = await _fetch_heads(client, list(uids), link.settings.strict_message_id)
+    return await _prepare_chunk(link, client, folder, heads)
 
 
 async def _store_chunk(link: GrantLink, folder: Folder, items: Sequence[apply.Incoming], *,
