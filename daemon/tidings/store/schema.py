@@ -266,11 +266,26 @@ _HOSTED_AUTH = (
     "CREATE INDEX hosted_codes_by_expiry ON hosted_codes (expires_at)",
 )
 
+# Idempotency keys of sends (RFC-free, Nylas-style): a key names one send for an hour.
+# `message_id` stays NULL while the first send runs, so a concurrent retry can tell
+# "in progress" from "done".
+_SEND_KEYS = (
+    """CREATE TABLE send_keys (
+        grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        created_at {float} NOT NULL,
+        message_id TEXT,
+        PRIMARY KEY (grant_id, key)
+    )""",
+    "CREATE INDEX send_keys_by_age ON send_keys (created_at)",
+)
+
 MIGRATIONS: Final = (
     Migration(1, "base schema", _BASE),
     Migration(2, "partial indexes for the unread, starred and attachment filters", _FILTER_INDEXES),
     Migration(3, "API keys", _API_KEYS),
     Migration(4, "hosted sign-in sessions and their codes", _HOSTED_AUTH),
+    Migration(5, "idempotency keys of sends", _SEND_KEYS),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 

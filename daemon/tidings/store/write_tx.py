@@ -23,6 +23,7 @@ from tidings.domain import (
 from tidings.store.access import ApiKey
 from tidings.store.hosted_auth import HostedCode, HostedSession
 from tidings.store.queries import KEEP, Keep
+from tidings.store.send_keys import SendKey
 
 __all__ = ["WriteTx"]
 
@@ -235,3 +236,19 @@ class WriteTx(ABC):
     def revoke_api_key(self, key_id: str, at: float) -> None:
         """Mark the key revoked (`NotFound` for an unknown id); revoking again keeps the
         first time."""
+
+    # -- idempotency keys of sends ----------------------------------------------------------
+    @abstractmethod
+    def claim_send_key(self, grant_id: str, key: str, now: float,
+                       since: float) -> SendKey | None:
+        """Claim `key` for a send starting `now`: None when it is claimed for this call,
+        or the record of a claim made since `since` (pending or finished). Claims older
+        than `since` are forgotten."""
+
+    @abstractmethod
+    def finish_send_key(self, grant_id: str, key: str, message_id: str) -> None:
+        """Record the message that the claimed send made."""
+
+    @abstractmethod
+    def release_send_key(self, grant_id: str, key: str) -> None:
+        """Forget a claim whose send failed, so that a retry sends."""
