@@ -170,7 +170,9 @@ async def run_daemon(
                 serve_web, web, hosted=hosted, health=metrics.health, metrics=metrics))
             services = build_services(ApiDeps(store=store, hub=hub, accounts=accounts,
                                               hosted=hosted, on_subscribers=count_subscribers,
-                                              links=supervisor, recent=recent))
+                                              links=supervisor, recent=recent,
+                                              smtp_tls=smtp_tls,
+                                              smtp_timeout=config.smtp.timeout))
             grpc_port: int = await nursery.start(
                 serve_grpc, grpc_settings(config), services, accounts.verify_api_key)
             running = RunningDaemon(grpc_port=grpc_port, web_port=web_port,

@@ -77,6 +77,7 @@ class Mailbox:
     password: str
     raw: dict[str, bytes] = field(default_factory=dict)
     dates: dict[str, int] = field(default_factory=dict)
+    dovecot: Dovecot | None = None
 
     @property
     def grant_id(self) -> str:
@@ -173,7 +174,7 @@ async def sync_mailbox(daemon: Daemon, dovecot: Dovecot, smtp_server: SmtpServer
                               grant_request(dovecot, smtp_server, user, password))
     await subscription.wait_type("grant.imap_sync_completed", grant.id, seconds=60)
     subscription.close()
-    return Mailbox(daemon, grant, user, password, box, dates)
+    return Mailbox(daemon, grant, user, password, box, dates, dovecot)
 
 
 @pytest.fixture

@@ -1,9 +1,5 @@
-"""MessageService, the reading half: List (filters, page tokens, `select`, native
-search) and Get (with header fields and the raw MIME on request).
-
-The changing methods (Update, Delete) are not overridden: grpc's base servicer answers
-them UNIMPLEMENTED.
-"""
+"""MessageService: List (filters, page tokens, `select`, native search), Get (with
+header fields and the raw MIME on request), Update (flags and folders) and Delete."""
 
 from __future__ import annotations
 
@@ -17,6 +13,7 @@ from tidings.api.convert import message_to_proto, select_fields
 from tidings.api.errors import InvalidArgument, rpc
 from tidings.api.requests import require_id
 from tidings.service.mail_read import MailReader
+from tidings.service.mail_write import MailWriter, MessageChange
 from tidings.store import MessageQuery
 from tidings.store.queries import DEFAULT_LIMIT, MAX_ANY_EMAIL, MAX_LIMIT
 from tidings.v1 import messages_pb2, messages_pb2_grpc
@@ -25,6 +22,7 @@ __all__ = [
     "MessageServicer",
     "check_select",
     "email_filter",
+    "message_change",
     "optional_id",
     "page_limit",
     "subject_filter",
@@ -112,10 +110,45 @@ def _message_query(request: messages_pb2.ListMessagesRequest) -> MessageQuery:
     )
 
 
+def message_change(request: Any) -> MessageChange:
+    """The change an UpdateMessage or UpdateThread request asks for."""
+    folders = None
+    if request.HasField("folders"):
+        folders = tuple(require_id(f"folders.ids[{i}]", folder_id)
+                        for i, folder_id in enumerate(request.folders.ids))
+        if not folders:
+            raise InvalidArgument("folders", "a message must stay in at least one folder")
+    return MessageChange(
+        unread=request.unread if request.HasField("unread") else None,
+        starred=request.starred if request.HasField("starred") else None,
+        folder_ids=folders,
+    )
+
+
 class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
-    def __init__(self, bridge: TrioBridge, mail: MailReader) -> None:
+    def __init__(self, bridge: TrioBridge, mail: MailReader, writer: MailWriter) -> None:
         self._bridge = bridge
         self._mail = mail
+        self._writer = writer
+
+    @rpc
+    async def UpdateMessage(
+        self, request: messages_pb2.UpdateMessageRequest, context: Any
+    ) -> messages_pb2.Message:
+        grant_id = require_id("grant_id", request.grant_id)
+        message_id = require_id("id", request.id)
+        message = await self._bridge.call(self._writer.update_message, grant_id, message_id,
+                                          message_change(request))
+        return message_to_proto(message)
+
+    @rpc
+    async def DeleteMessage(
+        self, request: messages_pb2.DeleteMessageRequest, context: Any
+    ) -> messages_pb2.DeleteMessageResponse:
+        await self._bridge.call(self._writer.delete_message,
+                                require_id("grant_id", request.grant_id),
+                                require_id("id", request.id))
+        return messages_pb2.DeleteMessageResponse()
 
     @rpc
     async def ListMessages(

@@ -14,6 +14,7 @@ from tidings.api.convert import thread_to_proto
 from tidings.api.errors import rpc
 from tidings.api.messages import (
     email_filter,
+    message_change,
     optional_id,
     page_limit,
     subject_filter,
@@ -21,6 +22,7 @@ from tidings.api.messages import (
 )
 from tidings.api.requests import require_id
 from tidings.service.mail_read import MailReader, ThreadView
+from tidings.service.mail_write import MailWriter
 from tidings.store import ThreadQuery
 from tidings.v1 import threads_pb2, threads_pb2_grpc
 
@@ -52,9 +54,19 @@ def _to_proto(view: ThreadView) -> threads_pb2.Thread:
 
 
 class ThreadServicer(threads_pb2_grpc.ThreadServiceServicer):
-    def __init__(self, bridge: TrioBridge, mail: MailReader) -> None:
+    def __init__(self, bridge: TrioBridge, mail: MailReader, writer: MailWriter) -> None:
         self._bridge = bridge
         self._mail = mail
+        self._writer = writer
+
+    @rpc
+    async def UpdateThread(
+        self, request: threads_pb2.UpdateThreadRequest, context: Any
+    ) -> threads_pb2.Thread:
+        view = await self._bridge.call(self._writer.update_thread,
+                                       require_id("grant_id", request.grant_id),
+                                       require_id("id", request.id), message_change(request))
+        return _to_proto(view)
 
     @rpc
     async def ListThreads(

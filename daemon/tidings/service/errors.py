@@ -13,6 +13,7 @@ __all__ = [
     "Conflict",
     "CredentialsRejected",
     "InvalidField",
+    "LimitExceeded",
     "NotFound",
     "PreconditionFailed",
     "ServiceError",
@@ -58,6 +59,10 @@ class Conflict(ServiceError):
 
 class PreconditionFailed(ServiceError):
     """The request is valid but the current state does not allow it."""
+
+
+class LimitExceeded(ServiceError):
+    """The request is beyond a limit (a provider's message size, a request size)."""
 
 
 class CredentialsRejected(ServiceError):

@@ -127,7 +127,8 @@ class MailReader:
         except StoreNotFound:
             raise NotFound("grant", grant_id) from None
 
-    async def _folder(self, grant_id: str, folder_id: str) -> Folder:
+    async def folder(self, grant_id: str, folder_id: str) -> Folder:
+        """The grant's folder with this id (`NotFound` for any other)."""
         try:
             folder = await self.store.get_folder(folder_id)
         except StoreNotFound:
@@ -172,7 +173,7 @@ class MailReader:
         check_page_token(query.page_token)
         folder = None
         if query.folder_id is not None:
-            folder = await self._folder(grant_id, query.folder_id)
+            folder = await self.folder(grant_id, query.folder_id)
         if native_query is None:
             return await self.store.list_messages(grant_id, query)
         hits = await self.native_search(grant_id, check_native_query(native_query), folder)
@@ -263,7 +264,7 @@ class MailReader:
         await self.check_grant(grant_id)
         check_page_token(query.page_token)
         if query.folder_id is not None:
-            await self._folder(grant_id, query.folder_id)
+            await self.folder(grant_id, query.folder_id)
         page = await self.store.list_threads(grant_id, query)
         return Page(tuple(await self._views(grant_id, page.items)), page.next_page_token)
 
@@ -297,7 +298,7 @@ class MailReader:
         `parent_id` when given."""
         await self.check_grant(grant_id)
         if parent_id is not None:
-            await self._folder(grant_id, parent_id)
+            await self.folder(grant_id, parent_id)
         folders = await self.store.list_folders(grant_id)
         children: dict[str, int] = {}
         for folder in folders:
@@ -307,6 +308,6 @@ class MailReader:
                 if parent_id is None or folder.parent_id == parent_id]
 
     async def get_folder(self, grant_id: str, folder_id: str) -> FolderView:
-        folder = await self._folder(grant_id, folder_id)
+        folder = await self.folder(grant_id, folder_id)
         siblings = await self.store.list_folders(grant_id)
         return FolderView(folder, sum(1 for f in siblings if f.parent_id == folder.id))

@@ -26,7 +26,13 @@ from tidings.service.errors import (
 )
 from tidings.sync.link import imap_params
 
-__all__ = ["LoginChecker", "SslContextFactory", "classify_imap_error", "classify_smtp_error"]
+__all__ = [
+    "LoginChecker",
+    "SslContextFactory",
+    "classify_imap_error",
+    "classify_smtp_error",
+    "smtp_params",
+]
 
 log = get_logger("tidings.service")
 
@@ -75,6 +81,15 @@ def classify_smtp_error(exc: smtp.SmtpError, where: str) -> ServiceError:
     return Unreachable("smtp", str(exc))
 
 
+def smtp_params(grant: Grant, ssl_context: ssl.SSLContext | None, timeout: float
+                ) -> smtp.SmtpParams:
+    """How to reach the grant's SMTP server (plaintext only when the grant allows it)."""
+    endpoint = grant.smtp
+    return smtp.SmtpParams(host=endpoint.host, port=endpoint.port,
+                           security=endpoint.security.value, ssl_context=ssl_context,
+                           allow_plaintext=grant.allow_plaintext, timeout=timeout)
+
+
 @dataclass(frozen=True, slots=True)
 class LoginChecker:
     """Proves that a grant's credentials work on both servers."""
@@ -115,14 +130,7 @@ class LoginChecker:
 
     async def check_smtp(self, grant: Grant, credentials: Credentials) -> None:
         endpoint = grant.smtp
-        params = smtp.SmtpParams(
-            host=endpoint.host,
-            port=endpoint.port,
-            security=endpoint.security.value,
-            ssl_context=self.smtp_ssl_context(),
-            allow_plaintext=grant.allow_plaintext,
-            timeout=self.timeout,
-        )
+        params = smtp_params(grant, self.smtp_ssl_context(), self.timeout)
 
         async def attempt() -> None:
             await smtp.verify_login(params, grant.smtp_username, credentials.smtp_password)

@@ -25,6 +25,7 @@ from tidings.sync.materialize import (
     HEAD_ITEMS,
     Head,
     build_message,
+    lasting_flags,
     read_head,
     text_fetch_items,
 )
@@ -104,8 +105,9 @@ async def _changed_flags(client: ImapClient, folder: Folder, known: dict[int, tu
         if fetch.uid is None or fetch.flags is None or fetch.uid not in known:
             continue
         message_id, flags = known[fetch.uid]
-        if set(fetch.flags) != set(flags):
-            changes.append((message_id, tuple(fetch.flags)))
+        now = lasting_flags(fetch.flags)
+        if set(now) != set(flags):
+            changes.append((message_id, now))
     return changes
 
 
@@ -201,7 +203,19 @@ async def _ingest_new(link: GrantLink, client: ImapClient, folder: Folder,
 async def sync_folder(link: GrantLink, client: ImapClient, folder: Folder, *,
                       progress: ProgressHook | None = None) -> FolderSyncResult:
     """Sync ``folder`` (selected read-only on ``client``). Returns what changed; the
-    ``orphans`` are messages that lost their last location and may be half of a move."""
+    ``orphans`` are messages that lost their last location and may be half of a move.
+
+    A live folder is synced under the grant's change lock, which API calls hold while
+    they change the server and record the change: the sync then never sees half of a
+    change, and finds the whole of it already recorded (one event, not two)."""
+    if folder.sync_state != "live":
+        return await _sync_folder(link, client, folder, progress=progress)
+    async with link.changes:
+        return await _sync_folder(link, client, folder, progress=progress)
+
+
+async def _sync_folder(link: GrantLink, client: ImapClient, folder: Folder, *,
+                       progress: ProgressHook | None = None) -> FolderSyncResult:
     store, grant_id = link.store, link.grant_id
     result = FolderSyncResult()
     selected = await client.select(folder.name, readonly=True, condstore=True)

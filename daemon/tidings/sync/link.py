@@ -76,10 +76,14 @@ class GrantLink:
     ssl_context_factory: Callable[[], ssl.SSLContext | None] = lambda: None
     preset: ProviderPreset = field(init=False)
     limiter: trio.CapacityLimiter = field(init=False)
+    # Held by API calls while they change the server and record it, and by the sync of
+    # a live folder (see folder_sync.sync_folder); one lock per grant (the supervisor's).
+    changes: trio.Lock = field(init=False)
 
     def __post_init__(self) -> None:
         self.preset = preset_for(self.grant.provider_type)
         self.limiter = trio.CapacityLimiter(self.preset.max_connections)
+        self.changes = trio.Lock()
 
     @property
     def grant_id(self) -> str:

@@ -8,7 +8,7 @@ their metadata comes from BODYSTRUCTURE (RFC 9051 §7.5.2).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +21,7 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "Head",
     "build_message",
+    "lasting_flags",
     "read_head",
     "text_fetch_items",
 ]
@@ -52,6 +53,12 @@ class Head:
     @property
     def text_parts(self) -> tuple[BodyPart, ...]:
         return tuple(p for p in (self.text_part, self.html_part) if p is not None)
+
+
+def lasting_flags(flags: Iterable[str]) -> tuple[str, ...]:
+    """The flags worth storing: without \\Recent, which is per session (RFC 3501 §2.3.2,
+    gone in RFC 9051) and would make every new session look like a flag change."""
+    return tuple(flag for flag in flags if flag.lower() != "\\recent")
 
 
 def _is_attachment(part: BodyPart) -> bool:
@@ -105,7 +112,7 @@ def read_head(fetch: Fetch, *, strict_message_id: bool) -> Head | None:
         warnings.append("server sent no BODYSTRUCTURE; body not indexed")
     return Head(
         uid=fetch.uid,
-        flags=tuple(fetch.flags or ()),
+        flags=lasting_flags(fetch.flags or ()),
         date=_timestamp(fetch.internaldate),
         size=size,
         summary=summary,

@@ -66,6 +66,9 @@ class Supervisor:
         # opened for API calls; it lives as long as some link holds it.
         self._limiters: weakref.WeakValueDictionary[str, trio.CapacityLimiter] = (
             weakref.WeakValueDictionary())
+        # Likewise one change lock per grant (GrantLink.changes).
+        self._change_locks: weakref.WeakValueDictionary[str, trio.Lock] = (
+            weakref.WeakValueDictionary())
 
     @property
     def running(self) -> frozenset[str]:
@@ -150,6 +153,10 @@ class Supervisor:
                          settings=settings, stats=self.stats,
                          ssl_context_factory=self.ssl_context_factory)
         link.limiter = self._limiter(grant_id, link.preset.max_connections)
+        lock = self._change_locks.get(grant_id)
+        if lock is None:
+            lock = self._change_locks[grant_id] = trio.Lock()
+        link.changes = lock
         return link
 
     def _limiter(self, grant_id: str, cap: int) -> trio.CapacityLimiter:

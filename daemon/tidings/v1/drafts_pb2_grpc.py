@@ -28,7 +28,7 @@ if _version_not_supported:
 
 class DraftServiceStub:
     """Creates, edits and sends drafts. A draft is an IMAP message with the
-    \Draft flag (RFC 9051 §2.3.2) in the Drafts folder; an update replaces it.
+    Draft flag (RFC 9051 §2.3.2, system flag "Draft") in the Drafts folder; an update replaces it.
     """
 
     def __init__(self, channel):
@@ -71,7 +71,7 @@ class DraftServiceStub:
 
 class DraftServiceServicer:
     """Creates, edits and sends drafts. A draft is an IMAP message with the
-    \Draft flag (RFC 9051 §2.3.2) in the Drafts folder; an update replaces it.
+    Draft flag (RFC 9051 §2.3.2, system flag "Draft") in the Drafts folder; an update replaces it.
     """
 
     def CreateDraft(self, request, context):
@@ -159,7 +159,7 @@ def add_DraftServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class DraftService:
     """Creates, edits and sends drafts. A draft is an IMAP message with the
-    \Draft flag (RFC 9051 §2.3.2) in the Drafts folder; an update replaces it.
+    Draft flag (RFC 9051 §2.3.2, system flag "Draft") in the Drafts folder; an update replaces it.
     """
 
     @staticmethod

@@ -29,7 +29,7 @@ GRPC_VERSION: str
 
 class DraftServiceStub:
     """Creates, edits and sends drafts. A draft is an IMAP message with the
-    \\Draft flag (RFC 9051 §2.3.2) in the Drafts folder; an update replaces it.
+    Draft flag (RFC 9051 §2.3.2, system flag "Draft") in the Drafts folder; an update replaces it.
     """
 
     @_typing.overload
@@ -52,7 +52,7 @@ class DraftServiceStub:
 @_typing.type_check_only
 class DraftServiceAsyncStub(DraftServiceStub):
     """Creates, edits and sends drafts. A draft is an IMAP message with the
-    \\Draft flag (RFC 9051 §2.3.2) in the Drafts folder; an update replaces it.
+    Draft flag (RFC 9051 §2.3.2, system flag "Draft") in the Drafts folder; an update replaces it.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -71,7 +71,7 @@ class DraftServiceAsyncStub(DraftServiceStub):
 
 class DraftServiceServicer(metaclass=_abc_1.ABCMeta):
     """Creates, edits and sends drafts. A draft is an IMAP message with the
-    \\Draft flag (RFC 9051 §2.3.2) in the Drafts folder; an update replaces it.
+    Draft flag (RFC 9051 §2.3.2, system flag "Draft") in the Drafts folder; an update replaces it.
     """
 
     @_abc_1.abstractmethod
