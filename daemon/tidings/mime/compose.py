@@ -54,9 +54,9 @@ class Composition:
     body: str = ""
     is_plaintext: bool = False
     attachments: tuple[OutgoingPart, ...] = ()
-    message_id: str  # without angle brackets
+    message_id: str  # with or without angle brackets
     date: datetime
-    in_reply_to: str | None = None  # a Message-ID, without angle brackets
+    in_reply_to: str | None = None  # a Message-ID, with or without angle brackets
     references: tuple[str, ...] = ()
     extra_headers: tuple[tuple[str, str], ...] = ()
 
@@ -82,8 +82,13 @@ def _set_addresses(msg: EmailMessage, name: str, addresses: Sequence[EmailAddres
         msg[name] = [_address(a) for a in addresses]
 
 
+def _bracketed(value: str) -> str:
+    """A msg-id with its angle brackets (RFC 5322 §3.6.4), given with or without them."""
+    return f"<{value.strip().strip('<>')}>"
+
+
 def _ids(values: Sequence[str]) -> str:
-    return " ".join(f"<{value}>" for value in values)
+    return " ".join(_bracketed(value) for value in values)
 
 
 def _body(msg: EmailMessage, composition: Composition) -> None:
@@ -126,9 +131,9 @@ def compose(composition: Composition, *, include_bcc: bool) -> bytes:
     _set_addresses(msg, "Reply-To", composition.reply_to)
     msg["Subject"] = composition.subject
     msg["Date"] = email.utils.format_datetime(composition.date)
-    msg["Message-ID"] = f"<{composition.message_id}>"
+    msg["Message-ID"] = _bracketed(composition.message_id)
     if composition.in_reply_to:
-        msg["In-Reply-To"] = f"<{composition.in_reply_to}>"
+        msg["In-Reply-To"] = _bracketed(composition.in_reply_to)
     if composition.references:
         msg["References"] = _ids(composition.references)
     for name, value in composition.extra_headers:

@@ -170,7 +170,15 @@ class Drafts:
             message_id_header=draft.message_id_header, subject=draft.subject,
             date=datetime.now(UTC))
         outcome = await self.sender.send_prepared(link, prepared, key)
-        if not outcome.replay:
-            await self.delete(grant_id, draft_id)
-        return outcome
+        if outcome.replay:
+            return outcome
+        await self.delete(grant_id, draft_id)
+        if not outcome.message.id:
+            return outcome
+        # The Sent copy has the draft's identity, so it may be the same stored message:
+        # read it again now that it has left Drafts.
+        try:
+            return SendOutcome(await self.reader.get_message(grant_id, outcome.message.id))
+        except NotFound:
+            return outcome
 

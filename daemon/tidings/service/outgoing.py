@@ -111,7 +111,7 @@ def prepare(grant: Grant, message: OutgoingMessage, *, original: Message | None,
                          content=a.content, content_id=a.content_id or None,
                          inline=a.is_inline)
             for a in message.attachments),
-        message_id=message_id or f"{uuid.uuid4().hex}@{domain}",
+        message_id=message_id or f"<{uuid.uuid4().hex}@{domain}>",
         date=now or datetime.now(UTC),
         in_reply_to=in_reply_to, references=references,
         extra_headers=message.custom_headers,
