@@ -4,6 +4,10 @@ Attachment bytes are never stored (DESIGN.md, Storage). A download fetches the M
 in slices with partial ``BODY.PEEK[part]<offset.length>`` requests (RFC 9051 §6.4.5) on
 a short-lived connection and undoes its Content-Transfer-Encoding slice by slice, so
 memory holds one slice and a few carried bytes, whatever the attachment's size.
+
+BINARY.PEEK (RFC 3516) would let the server decode, but Dovecot decodes a part afresh in
+every new session, and every download is a new session: measured on loopback it ran at
+a quarter of the speed of fetching the encoded part and decoding it here.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tidings.service.errors import NotFound, PreconditionFailed
 from tidings.service.mail_read import MailReader, examine_for_uids, message_locations
 
 __all__ = [
+    "CHUNK",
     "SLICE",
     "AttachmentReader",
     "Base64Stream",
@@ -33,7 +38,11 @@ __all__ = [
 
 log = get_logger("tidings.service")
 
-SLICE: Final = 256 * 1024
+# Octets asked for per FETCH: large enough that round trips and the server's seek to
+# the offset do not dominate, small enough that memory stays flat.
+SLICE: Final = 8 * 1024 * 1024
+# The most handed on at once: below gRPC's default 4 MB message limit for receivers.
+CHUNK: Final = 1024 * 1024
 # IMAP section numbers: "1", "2.1.3" (RFC 9051 §6.4.5).
 _PART: Final = re.compile(r"[1-9][0-9]*(\.[1-9][0-9]*)*\Z")
 _NOT_BASE64: Final = re.compile(rb"[^A-Za-z0-9+/=]")
@@ -201,6 +210,10 @@ async def _fetch_slice(client: ImapClient, uid: int, part: str, offset: int,
     return data
 
 
+def _pieces(data: bytes) -> list[bytes]:
+    return [data[start:start + CHUNK] for start in range(0, len(data), CHUNK)]
+
+
 class AttachmentReader:
     """AttachmentService's reads, through the `MailReader`'s ownership checks."""
 
@@ -234,9 +247,8 @@ class AttachmentReader:
             offset = 0
             while True:
                 offset += len(data)
-                decoded = decoder.feed(data)
-                if decoded:
-                    yield decoded
+                for piece in _pieces(decoder.feed(data)):
+                    yield piece
                 if len(data) < self._slice:
                     break
                 next_slice = await _fetch_slice(client, uid, attachment.part, offset,
@@ -245,11 +257,10 @@ class AttachmentReader:
                     raise PreconditionFailed(f"message {message_id!r} was removed from the "
                                              "mail server during the download")
                 data = next_slice
-            tail = decoder.finish()
-            if tail:
-                yield tail
+            for piece in _pieces(decoder.finish()):
+                yield piece
         log.debug("api.attachment_sent", grant=grant_id, message=message_id,
-                  part=attachment.part, encoded=offset)
+                  part=attachment.part, fetched=offset)
 
     async def _first_slice(self, client: ImapClient, message: Message,
                            attachment: Attachment) -> tuple[int, bytes]:
