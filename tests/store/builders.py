@@ -30,8 +30,10 @@ _counter = itertools.count(1)
 
 
 @asynccontextmanager
-async def opened_store(path: Path) -> AsyncIterator[Store]:
-    async with open_store(path / "tidings.db", KEY) as store:
+async def opened_store(target: Path | str) -> AsyncIterator[Store]:
+    """An open store: in `tidings.db` of a directory, or at a path or database URL."""
+    where = target / "tidings.db" if isinstance(target, Path) else target
+    async with open_store(where, KEY) as store:
         yield store
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from tests.store.builders import KEY
 from tidings.store import SqliteStore, StoreError, open_store
+from tidings.store.postgres import PostgresStore
 
 
 def _names(directory: Path, pattern: str) -> set[str]:
@@ -23,10 +24,19 @@ async def test_paths_and_sqlite_urls_open_a_sqlite_store(tmp_path: Path) -> None
     assert _names(tmp_path, "*.db") == {"a.db", "b.db", "c.db"}
 
 
+async def test_postgresql_urls_open_a_postgres_store(postgres_dsn: str) -> None:
+    for target in (postgres_dsn, postgres_dsn.replace("postgresql://", "postgres://", 1)):
+        store = open_store(target, KEY)
+        assert isinstance(store, PostgresStore)
+        assert "password" not in repr(store)
+        async with store:
+            assert await store.list_grants() == []
+
+
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("postgresql://db/tidings", "PostgreSQL"),
+        ("postgresql://db/tidings?nosuch=1", "PostgreSQL"),
         ("mysql://db/tidings", "unsupported"),
         ("sqlite://relative.db", "absolute"),
         (":memory:", "file"),
