@@ -206,9 +206,7 @@ class Sender:
         if not link.preset.saves_sent:
             try:
                 saved = await self._save_to_sent(link, prepared) or saved
-            except (ServiceError, OSError, trio.TooSlowError) as exc:
-                log.warning("api.sent_copy_failed", grant=link.grant_id, error=str(exc))
-            except Exception as exc:  # an IMAP error: the send itself succeeded
+            except Exception as exc:  # IMAP, network or store trouble: the mail is out
                 log.warning("api.sent_copy_failed", grant=link.grant_id, error=str(exc))
         if prepared.answers is not None:
             try:
