@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import grpc
 import trio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -46,6 +48,7 @@ async def test_a_revoked_key_stops_working(daemon: Daemon) -> None:
 async def test_health_needs_no_key(daemon: Daemon) -> None:
     stub = health_pb2_grpc.HealthStub(daemon.channel)
     for service in ("", "tidings.v1.GrantService", "tidings.v1.EventService"):
-        reply = await trio.to_thread.run_sync(
-            lambda s=service: stub.Check(health_pb2.HealthCheckRequest(service=s), timeout=10))
+        check = functools.partial(stub.Check, health_pb2.HealthCheckRequest(service=service),
+                                  timeout=10)
+        reply = await trio.to_thread.run_sync(check)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING

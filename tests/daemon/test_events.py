@@ -4,6 +4,7 @@ client, resuming from a cursor, many subscribers, and the refusals."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import grpc
 import pytest
@@ -165,7 +166,7 @@ async def test_stale_cursor_is_failed_precondition(
     ],
 )
 async def test_malformed_subscriptions_are_invalid_argument(
-        daemon: Daemon, request_fields: dict[str, object], field: str) -> None:
+        daemon: Daemon, request_fields: dict[str, Any], field: str) -> None:
     subscription = daemon.subscribe(events_pb2.SubscribeRequest(**request_fields))
     with pytest.raises(grpc.RpcError) as caught:
         await subscription.next_batch()

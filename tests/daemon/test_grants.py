@@ -3,12 +3,17 @@ server before anything is stored, and the grant's life after that."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
 import grpc
+import httpx
 import pytest
 
-from tests.daemon.conftest import Daemon, grant_request
+from tests.daemon.conftest import TIMEOUT, Daemon, grant_request
 from tests.support.dovecot import Dovecot, free_port
 from tests.support.smtpserver import SmtpServer
+from tests.web.browser import form_fields
 from tidings.api.errors import status_for
 from tidings.api.grants import GrantServicer, Unimplemented
 from tidings.domain import EventType, GrantState
@@ -103,7 +108,7 @@ async def test_malformed_requests_name_the_field(
     await daemon.create_connector()
     user, password = dovecot.add_user()
     base = grant_request(dovecot, smtp_server, user, password)
-    bad = {
+    bad: dict[str, dict[str, object]] = {
         "email": {"email": "not an address"},
         "imap_password": {"imap_password": ""},
         "imap_security": {"imap_security": common_pb2.SECURITY_MODE_PLAIN},
@@ -114,18 +119,19 @@ async def test_malformed_requests_name_the_field(
         "connector_id": {"connector_id": "x" * 200},
     }
     for field, change in bad.items():
-        request = grants_pb2.CreateGrantRequest()
-        request.CopyFrom(base)
+        malformed = grants_pb2.CreateGrantRequest()
+        malformed.CopyFrom(base)
         for name, value in change.items():
-            setattr(request, name, value)
-        error = await daemon.failure(daemon.grants.CreateGrant, request)
+            setattr(malformed, name, value)
+        error = await daemon.failure(daemon.grants.CreateGrant, malformed)
         assert error.code() == Code.INVALID_ARGUMENT, (field, error.details())
         assert error.details().startswith(f"{field}:"), error.details()
-    for method, request in (
+    unary: tuple[tuple[Any, Any], ...] = (
         (daemon.grants.GetGrant, grants_pb2.GetGrantRequest()),
         (daemon.grants.DeleteGrant, grants_pb2.DeleteGrantRequest(id="bad id\n")),
         (daemon.grants.ListGrants, grants_pb2.ListGrantsRequest(limit=500)),
-    ):
+    )
+    for method, request in unary:
         error = await daemon.failure(method, request)
         assert error.code() == Code.INVALID_ARGUMENT
     error = await daemon.failure(daemon.grants.GetGrant, grants_pb2.GetGrantRequest(id="nope"))
@@ -194,11 +200,101 @@ async def test_hosted_auth_is_handed_to_the_web_pages(daemon: Daemon) -> None:
         error = await daemon.failure(daemon.grants.StartHostedAuth, request)
         assert error.code() == Code.INVALID_ARGUMENT
         assert error.details().startswith(f"{field}:")
-    for request in (grants_pb2.ExchangeCodeRequest(),
-                    grants_pb2.ExchangeCodeRequest(code="never-issued")):
-        error = await daemon.failure(daemon.grants.ExchangeCode, request)
+    for exchange, field in (
+        (grants_pb2.ExchangeCodeRequest(redirect_uri="https://app.example/cb"), "code"),
+        (grants_pb2.ExchangeCodeRequest(code="never-issued",
+                                        redirect_uri="https://app.example/cb"), "code"),
+        # RFC 6749 §4.1.3: the redirect_uri of the start is required again.
+        (grants_pb2.ExchangeCodeRequest(code="never-issued"), "redirect_uri"),
+    ):
+        error = await daemon.failure(daemon.grants.ExchangeCode, exchange)
         assert error.code() == Code.INVALID_ARGUMENT
-        assert error.details().startswith("code:")
+        assert error.details().startswith(f"{field}:")
+
+
+async def _sign_in(daemon: Daemon, dovecot: Dovecot, smtp_server: SmtpServer, user: str,
+                   password: str, redirect_uri: str) -> str:
+    """StartHostedAuth over gRPC, then the page as a browser uses it; the code of the
+    redirect."""
+    started = await daemon.call(daemon.grants.StartHostedAuth, grants_pb2.StartHostedAuthRequest(
+        redirect_uri=redirect_uri, login_hint=f"{user}@example.org"))
+    async with httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT) as browser:
+        page = await browser.get(started.url)
+        assert page.status_code == 200
+        fields = {**form_fields(page.text), "password": password, "username": user,
+                  "imap_host": dovecot.host, "imap_port": str(dovecot.tls_port),
+                  "imap_security": "tls", "smtp_host": smtp_server.host,
+                  "smtp_port": str(smtp_server.tls_port), "smtp_security": "tls"}
+        answer = await browser.post(started.url, data=fields)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert location.startswith(redirect_uri + "?")
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+async def test_exchange_code_needs_the_redirect_uri_of_the_start(
+        daemon: Daemon, dovecot: Dovecot, smtp_server: SmtpServer) -> None:
+    callback, other = "https://app.example/cb", "https://app.example/other"
+    await daemon.create_connector(allowed_redirect_uris=[callback, other])
+    user, password = dovecot.add_user()
+    code = await _sign_in(daemon, dovecot, smtp_server, user, password, callback)
+    # Both URIs are allowed for the connector, but the code was issued for `callback`.
+    wrong = await daemon.failure(daemon.grants.ExchangeCode, grants_pb2.ExchangeCodeRequest(
+        code=code, redirect_uri=other))
+    assert wrong.code() == Code.INVALID_ARGUMENT
+    assert wrong.details().startswith("redirect_uri: does not match")
+    spent = await daemon.failure(daemon.grants.ExchangeCode, grants_pb2.ExchangeCodeRequest(
+        code=code, redirect_uri=callback))
+    assert spent.code() == Code.FAILED_PRECONDITION
+
+    code = await _sign_in(daemon, dovecot, smtp_server, user, password, callback)
+    grant = await daemon.call(daemon.grants.ExchangeCode, grants_pb2.ExchangeCodeRequest(
+        code=code, redirect_uri=callback))
+    assert grant.email == f"{user}@example.org"
+    # The sign-in page asks for no display name: the address stands in for it.
+    assert grant.name == grant.email
+
+
+async def test_a_grant_keeps_its_display_name(
+        daemon: Daemon, dovecot: Dovecot, smtp_server: SmtpServer) -> None:
+    await daemon.create_connector()
+    user, password = dovecot.add_user()
+    other, other_password = dovecot.add_user()
+    grant = await daemon.call(daemon.grants.CreateGrant, grant_request(
+        dovecot, smtp_server, user, password, name="Ada Lovelace"))
+    assert grant.name == "Ada Lovelace"
+    unnamed = await daemon.call(daemon.grants.CreateGrant,
+                                grant_request(dovecot, smtp_server, other, other_password))
+    assert unnamed.name == ""
+    fetched = await daemon.call(daemon.grants.GetGrant, grants_pb2.GetGrantRequest(id=grant.id))
+    assert fetched.name == "Ada Lovelace"
+    listed = await daemon.call(daemon.grants.ListGrants, grants_pb2.ListGrantsRequest())
+    assert {g.id: g.name for g in listed.grants} == {grant.id: "Ada Lovelace", unnamed.id: ""}
+
+    # A new name is not a new connection: no credential check, the name just changes.
+    renamed = await daemon.call(daemon.grants.UpdateGrant, grants_pb2.UpdateGrantRequest(
+        id=grant.id, name="Augusta Ada King"))
+    assert renamed.name == "Augusta Ada King"
+    # A field left unset leaves the name alone; an empty one removes it.
+    kept = await daemon.call(daemon.grants.UpdateGrant, grants_pb2.UpdateGrantRequest(
+        id=grant.id, state="x"))
+    assert kept.name == "Augusta Ada King"
+    cleared = await daemon.call(daemon.grants.UpdateGrant, grants_pb2.UpdateGrantRequest(
+        id=grant.id, name=""))
+    assert cleared.name == ""
+    assert (await daemon.running.store.get_grant(grant.id)).name == ""
+
+    # The name goes into a From header: no line breaks (RFC 5322 §2.2).
+    for request in (
+        grant_request(dovecot, smtp_server, "someone", "pw", name="Ada\r\nBcc: x@evil.example"),
+        grants_pb2.UpdateGrantRequest(id=grant.id, name="x" * 1000),
+    ):
+        method = (daemon.grants.CreateGrant
+                  if isinstance(request, grants_pb2.CreateGrantRequest)
+                  else daemon.grants.UpdateGrant)
+        error = await daemon.failure(method, request)
+        assert error.code() == Code.INVALID_ARGUMENT
+        assert error.details().startswith("name:")
 
 
 def test_without_hosted_auth_the_rpcs_are_unimplemented() -> None:

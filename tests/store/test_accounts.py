@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.store import builders as b
@@ -99,24 +100,30 @@ async def test_missing_objects_raise_not_found(store: Store) -> None:
         await store.write(lambda tx: tx.delete_grant("nope"))
 
 
-def _database_bytes(directory: Path) -> bytes:
-    """The database with its WAL: everything SQLite has written."""
+def _stored_bytes(target: str) -> bytes:
+    """What the database holds: for SQLite the file with its WAL, everything written; for
+    PostgreSQL the credentials table as the server returns it."""
+    if "://" in target:
+        with psycopg.connect(target) as conn:
+            return b"".join(bytes(row[0]) for row in conn.execute("SELECT sealed FROM credentials"))
+    directory = Path(target).parent
     return b"".join(p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file())
 
 
-async def test_credentials_are_encrypted_at_rest(tmp_path: Path) -> None:
+async def test_credentials_are_encrypted_at_rest(store_target: str) -> None:
     password = "correct horse battery staple"
-    async with b.opened_store(tmp_path) as store:
+    async with b.opened_store(store_target) as store:
         g, _ = await b.account(store)
         await store.write(lambda tx: tx.set_credentials(g.id, Credentials(password, password)))
         assert await store.get_credentials(g.id) == Credentials(password, password)
         await store.write(lambda tx: tx.set_credentials(g.id, Credentials("second", password)))
         assert (await store.get_credentials(g.id)).imap_password == "second"
-        on_disk = _database_bytes(tmp_path)
-        assert password.encode() not in on_disk
-        assert b"second" not in on_disk
-    # The same file read with another key gives a clear error, not garbage.
-    async with open_store(tmp_path / "tidings.db", bytes(32)) as other:
+        stored = _stored_bytes(store_target)
+        assert stored
+        assert password.encode() not in stored
+        assert b"second" not in stored
+    # The same database read with another key gives a clear error, not garbage.
+    async with open_store(store_target, bytes(32)) as other:
         with pytest.raises(CredentialsError):
             await other.get_credentials(g.id)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -45,17 +44,17 @@ def _code(grant_id: str, **changes: object) -> HostedCode:
     return HostedCode(**fields)  # type: ignore[arg-type]
 
 
-async def test_a_session_round_trips_and_survives_reopening(tmp_path: Path) -> None:
+async def test_a_session_round_trips_and_survives_reopening(store_target: str) -> None:
     c = b.connector()
     session = _session(c.id)
-    async with b.opened_store(tmp_path) as store:
+    async with b.opened_store(store_target) as store:
 
         def create(tx: WriteTx) -> None:
             tx.create_connector(c)
             tx.create_hosted_session(session)
 
         await store.write(create)
-    async with b.opened_store(tmp_path) as store:
+    async with b.opened_store(store_target) as store:
         assert await store.get_hosted_session(session.id_hash) == session
         with pytest.raises(NotFound):
             await store.get_hosted_session("b" * 64)

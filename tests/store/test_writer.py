@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 import trio
@@ -168,8 +167,8 @@ async def test_commit_listeners_run_in_trio_after_the_commit(store: Store) -> No
     assert heard == [(1, 0), (4, 0)]
 
 
-async def test_closed_store_refuses_work(tmp_path: Path) -> None:
-    async with b.opened_store(tmp_path) as store:
+async def test_closed_store_refuses_work(store_target: str) -> None:
+    async with b.opened_store(store_target) as store:
         pass
     with pytest.raises(StoreClosed):
         await store.write(lambda tx: None)

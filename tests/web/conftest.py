@@ -71,7 +71,7 @@ class FakeAccounts:
         now = time.time()
         assert auth.connector_id is not None
         grant = Grant(id=new_id(), connector_id=auth.connector_id, email=auth.email,
-                      provider_type=auth.provider_type or "generic",
+                      name=auth.name or "", provider_type=auth.provider_type or "generic",
                       imap=Endpoint(auth.imap_host or "imap.example.org",
                                     auth.imap_port or 993, auth.imap_security or Security.TLS),
                       smtp=Endpoint(auth.smtp_host or "smtp.example.org",

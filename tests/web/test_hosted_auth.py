@@ -66,11 +66,40 @@ async def test_a_code_is_exchanged_once_for_the_grant(store: Store, connector: C
     (auth,) = accounts.calls
     assert (auth.connector_id, auth.provider_type, auth.caller_state) == (
         connector.id, "yahoo", "s1")
-    grant = await hosted.exchange(code, verifier)
+    grant = await hosted.exchange(code, redirect_uri=REDIRECT, code_verifier=verifier)
     assert grant == await store.get_grant(grant.id)
     assert grant.caller_state == "s1"
     with pytest.raises(PreconditionFailed, match="already been exchanged"):
-        await hosted.exchange(code, verifier)
+        await hosted.exchange(code, redirect_uri=REDIRECT, code_verifier=verifier)
+
+
+async def test_the_code_works_only_with_the_redirect_uri_it_was_issued_for(
+        store: Store, connector: Connector) -> None:
+    # RFC 6749 §4.1.3: the exchange repeats the redirect_uri, and it must be identical.
+    hosted, _accounts = hosted_auth(store, FakeClock())
+    code, _state = code_and_state(await finished(hosted, connector))
+    with pytest.raises(InvalidField, match="does not match") as caught:
+        await hosted.exchange(code, redirect_uri=REDIRECT + "/")
+    assert caught.value.field == "redirect_uri"
+    # The failed try spent the code, as a wrong PKCE verifier does.
+    with pytest.raises(PreconditionFailed):
+        await hosted.exchange(code, redirect_uri=REDIRECT)
+
+    code, _state = code_and_state(await finished(hosted, connector))
+    with pytest.raises(InvalidField, match="required") as caught:
+        await hosted.exchange(code, redirect_uri="")
+    assert caught.value.field == "redirect_uri"
+    # Refused before the code was looked at: it still works with the right URI.
+    assert (await hosted.exchange(code, redirect_uri=REDIRECT)).email == FORM.email
+
+
+async def test_a_hosted_grant_is_named_after_its_address(store: Store, connector: Connector
+                                                         ) -> None:
+    hosted, accounts = hosted_auth(store, FakeClock())
+    code, _state = code_and_state(await finished(hosted, connector))
+    (auth,) = accounts.calls
+    assert auth.name == FORM.email
+    assert (await hosted.exchange(code, redirect_uri=REDIRECT)).name == FORM.email
 
 
 async def test_the_store_keeps_hashes_not_secrets(store: Store, connector: Connector) -> None:
@@ -84,7 +113,7 @@ async def test_the_store_keeps_hashes_not_secrets(store: Store, connector: Conne
     code, _state = code_and_state(await hosted.complete(sid, FORM))
     consumed = await store.write(lambda tx: tx.consume_hosted_code(code, time.time()))
     assert consumed is None  # not findable by the code itself
-    assert (await hosted.exchange(code, None)).email == FORM.email
+    assert (await hosted.exchange(code, redirect_uri=REDIRECT)).email == FORM.email
 
 
 async def test_an_expired_code_is_refused(store: Store, connector: Connector) -> None:
@@ -93,15 +122,15 @@ async def test_an_expired_code_is_refused(store: Store, connector: Connector) ->
     code, _state = code_and_state(await finished(hosted, connector))
     clock.now += 61
     with pytest.raises(InvalidField, match="expired"):
-        await hosted.exchange(code, None)
+        await hosted.exchange(code, redirect_uri=REDIRECT)
 
 
 async def test_unknown_codes_are_refused(store: Store, connector: Connector) -> None:
     hosted, _accounts = hosted_auth(store, FakeClock())
     with pytest.raises(InvalidField, match="unknown"):
-        await hosted.exchange("no-such-code", None)
+        await hosted.exchange("no-such-code", redirect_uri=REDIRECT)
     with pytest.raises(InvalidField, match="required"):
-        await hosted.exchange("", None)
+        await hosted.exchange("", redirect_uri=REDIRECT)
 
 
 async def test_pkce_is_enforced(store: Store, connector: Connector) -> None:
@@ -110,23 +139,24 @@ async def test_pkce_is_enforced(store: Store, connector: Connector) -> None:
     code, _state = code_and_state(
         await finished(hosted, connector, challenge=challenge, method="S256"))
     with pytest.raises(InvalidField, match="does not match"):
-        await hosted.exchange(code, pkce_pair()[0])
+        await hosted.exchange(code, redirect_uri=REDIRECT, code_verifier=pkce_pair()[0])
     # A failed try uses the code up: a stolen code cannot be tried until it fits.
     with pytest.raises(PreconditionFailed):
-        await hosted.exchange(code, verifier)
+        await hosted.exchange(code, redirect_uri=REDIRECT, code_verifier=verifier)
 
     code, _state = code_and_state(
         await finished(hosted, connector, challenge=challenge, method="S256"))
     with pytest.raises(InvalidField, match="code_verifier: required"):
-        await hosted.exchange(code, None)
+        await hosted.exchange(code, redirect_uri=REDIRECT)
 
     plain = secrets.token_urlsafe(40)
     code, _state = code_and_state(await finished(hosted, connector, challenge=plain))
-    assert (await hosted.exchange(code, plain)).email == FORM.email
+    grant = await hosted.exchange(code, redirect_uri=REDIRECT, code_verifier=plain)
+    assert grant.email == FORM.email
 
     code, _state = code_and_state(await finished(hosted, connector))
     with pytest.raises(InvalidField, match="without PKCE"):
-        await hosted.exchange(code, verifier)
+        await hosted.exchange(code, redirect_uri=REDIRECT, code_verifier=verifier)
 
 
 @pytest.mark.parametrize(
@@ -265,14 +295,14 @@ async def test_signing_in_again_renews_the_existing_grant(store: Store, connecto
                                                          ) -> None:
     hosted, accounts = hosted_auth(store, FakeClock())
     code, _state = code_and_state(await finished(hosted, connector, state="first"))
-    grant = await hosted.exchange(code, None)
+    grant = await hosted.exchange(code, redirect_uri=REDIRECT)
     url = await hosted.start(connector.id, REDIRECT, "yahoo", None, "second", None, None)
     with pytest.raises(CredentialsRejected):
         await hosted.complete(session_id(url), LoginForm(email="ada@yahoo.com",
                                                          password="wrong"))
     code, state = code_and_state(await hosted.complete(session_id(url), FORM))
     assert state == ["second"]
-    again = await hosted.exchange(code, None)
+    again = await hosted.exchange(code, redirect_uri=REDIRECT)
     assert again.id == grant.id
     assert again.caller_state == "second"
     assert [g.id for g in await store.list_grants()] == [grant.id]

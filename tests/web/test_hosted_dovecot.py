@@ -74,7 +74,8 @@ async def test_a_dovecot_user_signs_in_and_the_code_gives_the_grant(
     assert answer.status_code == 303, answer.text
     query = parse_qs(urlsplit(answer.headers["location"]).query)
     assert query["state"] == [state]
-    grant = await real_site.hosted.exchange(query["code"][0], verifier)
+    grant = await real_site.hosted.exchange(query["code"][0], redirect_uri=REDIRECT,
+                                            code_verifier=verifier)
     assert (grant.email, grant.imap_username, grant.caller_state) == (email, user, state)
     assert (grant.imap.host, grant.imap.port, grant.imap.security) == (
         dovecot.host, dovecot.tls_port, Security.TLS)
@@ -83,7 +84,8 @@ async def test_a_dovecot_user_signs_in_and_the_code_gives_the_grant(
     assert (await real_site.store.get_credentials(grant.id)).imap_password == password
     assert real_site.accounts.sync.started == [grant.id]
     with pytest.raises(PreconditionFailed):
-        await real_site.hosted.exchange(query["code"][0], verifier)
+        await real_site.hosted.exchange(query["code"][0], redirect_uri=REDIRECT,
+                                        code_verifier=verifier)
 
 
 async def test_a_wrong_dovecot_password_shows_the_imap_error(
@@ -120,7 +122,7 @@ async def test_signing_in_again_renews_the_grant_on_the_real_servers(
             path, data=fill(fields, user, password, dovecot, smtp_server))
         assert answer.status_code == 303, answer.text
         code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
-        grants.append(await real_site.hosted.exchange(code, None))
+        grants.append(await real_site.hosted.exchange(code, redirect_uri=REDIRECT))
     first, second = grants
     assert second.id == first.id
     assert second.caller_state == "second"

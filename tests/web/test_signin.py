@@ -62,12 +62,14 @@ async def test_the_whole_flow_as_a_browser(site: Site) -> None:
     assert location.startswith(REDIRECT + "?")
     query = parse_qs(urlsplit(location).query)
     assert query["state"] == ["st-1"]
-    grant = await site.hosted.exchange(query["code"][0], verifier)
+    grant = await site.hosted.exchange(query["code"][0], redirect_uri=REDIRECT,
+                                       code_verifier=verifier)
     assert grant == await site.store.get_grant(grant.id)
     assert (grant.email, grant.provider_type, grant.imap.host) == (
         "ada@yahoo.com", "yahoo", "imap.mail.yahoo.com")
     with pytest.raises(PreconditionFailed):
-        await site.hosted.exchange(query["code"][0], verifier)
+        await site.hosted.exchange(query["code"][0], redirect_uri=REDIRECT,
+                                   code_verifier=verifier)
     # The session is over: its page is gone.
     assert (await site.client.get(path)).status_code == 404
 

@@ -170,6 +170,7 @@ def grant_to_proto(grant: domain.Grant) -> grants_pb2.Grant:
         provider=common_pb2.PROVIDER_IMAP,
         provider_type=grant.provider_type,
         email=grant.email,
+        name=grant.name,
         grant_status=status,
         state=grant.caller_state or "",
         imap=_server_settings(grant.imap, grant.imap_username),

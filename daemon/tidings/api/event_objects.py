@@ -118,7 +118,8 @@ def grant_from_payload(kind: domain.EventType, payload: Mapping[str, Any]
     grant = grants_pb2.Grant(
         id=_str(payload, "id"), connector_id=_str(payload, "connector_id"),
         provider=common_pb2.PROVIDER_IMAP, provider_type=_str(payload, "provider_type"),
-        email=_str(payload, "email"), state=_str(payload, "caller_state"),
+        email=_str(payload, "email"), name=_str(payload, "name"),
+        state=_str(payload, "caller_state"),
         allow_plaintext=bool(payload.get("allow_plaintext")),
         sync_window_days=_int(payload, "sync_window_days"),
         sync_state_reason=_str(payload, "reason"),

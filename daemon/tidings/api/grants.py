@@ -41,7 +41,8 @@ class HostedAuth(Protocol):
                     login_hint: str | None, state: str | None, code_challenge: str | None,
                     code_challenge_method: str | None) -> str: ...
 
-    async def exchange(self, code: str, code_verifier: str | None) -> Grant: ...
+    async def exchange(self, code: str, *, redirect_uri: str,
+                       code_verifier: str | None = None) -> Grant: ...
 
 
 def _text(value: str) -> str | None:
@@ -62,6 +63,7 @@ class GrantServicer(grants_pb2_grpc.GrantServiceServicer):
         auth = CustomAuth(
             connector_id=optional_id("connector_id", request.connector_id),
             email=request.email,
+            name=_text(request.name),
             imap_password=request.imap_password,
             imap_username=_text(request.imap_username),
             imap_host=_text(request.imap_host),
@@ -128,6 +130,7 @@ class GrantServicer(grants_pb2_grpc.GrantServiceServicer):
             return getattr(request, name) if name in present else None
 
         update = GrantUpdate(
+            name=given("name"),
             imap_host=given("imap_host"),
             imap_port=given("imap_port"),
             imap_security=(
@@ -185,10 +188,15 @@ class GrantServicer(grants_pb2_grpc.GrantServiceServicer):
         hosted = self._hosted_auth()
         if not request.code:
             raise InvalidArgument("code", "required")
-        grant = await self._bridge.call(
-            hosted.exchange, request.code, _text(request.code_verifier)
-        )
-        return grant_to_proto(grant)
+        if not request.redirect_uri:
+            # RFC 6749 §4.1.3: StartHostedAuth always had one, so the exchange needs it.
+            raise InvalidArgument("redirect_uri", "required: the one given to StartHostedAuth")
+
+        async def exchange() -> Grant:
+            return await hosted.exchange(request.code, redirect_uri=request.redirect_uri,
+                                         code_verifier=_text(request.code_verifier))
+
+        return grant_to_proto(await self._bridge.call(exchange))
 
     def _hosted_auth(self) -> HostedAuth:
         if self._hosted is None:

@@ -73,6 +73,7 @@ class Grant:
     id: str
     connector_id: str
     email: str
+    name: str = ""  # display name, the From name when sending; empty when none was given
     provider_type: str = "generic"  # the provider preset: generic, gmail, yahoo, ...
     imap: Endpoint
     smtp: Endpoint

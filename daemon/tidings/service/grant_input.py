@@ -56,6 +56,7 @@ class CustomAuth:
 
     connector_id: str | None = None
     email: str
+    name: str | None = None  # display name; None or empty: none
     imap_password: str = field(repr=False)
     imap_username: str | None = None
     imap_host: str | None = None
@@ -76,6 +77,7 @@ class CustomAuth:
 class GrantUpdate:
     """Grant fields to change; None leaves a field as it is."""
 
+    name: str | None = None  # "" removes the display name
     imap_host: str | None = None
     imap_port: int | None = None
     imap_security: Security | None = None

@@ -31,6 +31,7 @@ from tidings.service.grant_input import (
 from tidings.service.payloads import grant_deleted_payload, grant_payload
 from tidings.service.validation import (
     check_email,
+    check_name,
     check_secret,
     check_state,
     check_username,
@@ -108,6 +109,8 @@ class GrantOps:
         imap_username = check_username("imap_username", auth.imap_username or email)
         smtp_username = check_username("smtp_username", auth.smtp_username or imap_username)
         caller_state = check_state("state", auth.caller_state)
+        # No CR/LF or other control characters: the name goes into a From header.
+        name = check_name("name", auth.name or "", required=False)
         connector = await self.resolve_connector(auth.connector_id)
         window = check_window("sync_window_days",
                               connector.settings.sync_window_days
@@ -121,7 +124,7 @@ class GrantOps:
                                 allow_plaintext=auth.allow_plaintext)
         await self._refuse_duplicate(connector.id, email)
         now = self.clock()
-        grant = Grant(id=new_id(), connector_id=connector.id, email=email,
+        grant = Grant(id=new_id(), connector_id=connector.id, email=email, name=name,
                       provider_type=preset.name, imap=imap, smtp=smtp,
                       imap_username=imap_username, smtp_username=smtp_username,
                       allow_plaintext=auth.allow_plaintext, sync_window_days=window,
@@ -169,7 +172,7 @@ class GrantOps:
                 raise NotFound("grant", grant_id)
             # Only the fields this update owns replace what the sync engine keeps writing.
             updated = replace(
-                fresh, imap=changed.imap, smtp=changed.smtp,
+                fresh, name=changed.name, imap=changed.imap, smtp=changed.smtp,
                 imap_username=changed.imap_username, smtp_username=changed.smtp_username,
                 allow_plaintext=changed.allow_plaintext,
                 sync_window_days=changed.sync_window_days,
@@ -218,7 +221,9 @@ class GrantOps:
                   if update.sync_window_days is not None else grant.sync_window_days)
         caller_state = (check_state("state", update.caller_state)
                         if update.caller_state is not None else grant.caller_state)
-        changed = replace(grant, imap=imap, smtp=smtp, imap_username=imap_username,
+        name = (check_name("name", update.name, required=False)
+                if update.name is not None else grant.name)
+        changed = replace(grant, name=name, imap=imap, smtp=smtp, imap_username=imap_username,
                           smtp_username=smtp_username, allow_plaintext=allow_plaintext,
                           sync_window_days=window, caller_state=caller_state)
         return changed, Credentials(imap_password=imap_password, smtp_password=smtp_password)

@@ -195,10 +195,16 @@ class HostedAuth:
         log.info("hosted.completed", connector=session.connector_id, grant=grant.id)
         return _with_query(session.redirect_uri, code=code, state=session.state)
 
-    async def exchange(self, code: str, code_verifier: str | None) -> Grant:
-        """The grant a code was issued for. Each code works once, before it expires."""
+    async def exchange(self, code: str, *, redirect_uri: str,
+                       code_verifier: str | None = None) -> Grant:
+        """The grant a code was issued for. Each code works once, before it expires, and
+        only with the redirect URI the sign-in was started with."""
         if not code:
             raise InvalidField("code", "required")
+        # RFC 6749 §4.1.3: the redirect_uri is required when the authorization request
+        # had one, and StartHostedAuth always has one.
+        if not redirect_uri:
+            raise InvalidField("redirect_uri", "required: the one the sign-in was started with")
         now = self._clock()
         record = await self._store.write(lambda tx: tx.consume_hosted_code(secret_hash(code),
                                                                            now))
@@ -212,6 +218,14 @@ class HostedAuth:
             raise PreconditionFailed("code: this code has already been exchanged")
         if record.expires_at <= now:
             raise InvalidField("code", "the code has expired; start the sign-in again")
+        # RFC 6749 §4.1.3: identical to the one the code was issued for, compared as
+        # strings (RFC 3986 §6.2.1), like the check at the start (RFC 9700 §4.1.3). The
+        # code is spent by now either way, as with a wrong PKCE verifier: a code that
+        # leaked with its redirect cannot be tried against other URIs.
+        if redirect_uri != record.redirect_uri:
+            log.warning("hosted.redirect_uri_mismatch", grant=record.grant_id)
+            raise InvalidField("redirect_uri",
+                               "does not match the redirect_uri the sign-in was started with")
         _check_verifier(record, code_verifier)
         try:
             return await self._store.get_grant(record.grant_id)
@@ -253,8 +267,10 @@ class HostedAuth:
 
     @staticmethod
     def _custom_auth(session: HostedSession, form: LoginForm) -> CustomAuth:
+        email = form.email.strip()
         return CustomAuth(
-            connector_id=session.connector_id, email=form.email.strip(),
+            # The sign-in page asks for no name: the address stands in for one.
+            connector_id=session.connector_id, email=email, name=email,
             imap_password=form.password, imap_username=form.username or None,
             imap_host=form.imap_host or None, imap_port=form.imap_port,
             imap_security=form.imap_security, smtp_host=form.smtp_host or None,

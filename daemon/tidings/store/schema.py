@@ -280,12 +280,16 @@ _SEND_KEYS = (
     "CREATE INDEX send_keys_by_age ON send_keys (created_at)",
 )
 
+# A grant's display name. Existing grants get none: their From name stays as it was.
+_GRANT_NAME = ("ALTER TABLE grants ADD COLUMN name TEXT NOT NULL DEFAULT ''",)
+
 MIGRATIONS: Final = (
     Migration(1, "base schema", _BASE),
     Migration(2, "partial indexes for the unread, starred and attachment filters", _FILTER_INDEXES),
     Migration(3, "API keys", _API_KEYS),
     Migration(4, "hosted sign-in sessions and their codes", _HOSTED_AUTH),
     Migration(5, "idempotency keys of sends", _SEND_KEYS),
+    Migration(6, "grant display name", _GRANT_NAME),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 

@@ -106,7 +106,7 @@ def connector_from_row(row: Row) -> Connector:
 # -- grants -------------------------------------------------------------------------------
 
 GRANT_COLUMNS: Final = (
-    "id, connector_id, email, provider_type, imap_host, imap_port, imap_security,"
+    "id, connector_id, email, name, provider_type, imap_host, imap_port, imap_security,"
     " smtp_host, smtp_port, smtp_security, imap_username, smtp_username, allow_plaintext,"
     " sync_window_days, state, state_reason, folders_done, folders_total, messages_done,"
     " messages_total, caller_state, created_at, updated_at"
@@ -116,7 +116,7 @@ GRANT_COLUMNS: Final = (
 def grant_params(g: Grant) -> tuple[Any, ...]:
     p = g.progress
     return (
-        g.id, g.connector_id, g.email, g.provider_type,
+        g.id, g.connector_id, g.email, g.name, g.provider_type,
         g.imap.host, g.imap.port, g.imap.security.value,
         g.smtp.host, g.smtp.port, g.smtp.security.value,
         g.imap_username, g.smtp_username, int(g.allow_plaintext), g.sync_window_days,
@@ -131,19 +131,20 @@ def grant_from_row(row: Row) -> Grant:
         id=row[0],
         connector_id=row[1],
         email=row[2],
-        provider_type=row[3],
-        imap=Endpoint(row[4], row[5], Security(row[6])),
-        smtp=Endpoint(row[7], row[8], Security(row[9])),
-        imap_username=row[10],
-        smtp_username=row[11],
-        allow_plaintext=bool(row[12]),
-        sync_window_days=row[13],
-        state=GrantState(row[14]),
-        state_reason=row[15],
-        progress=SyncProgress(row[16], row[17], row[18], row[19]),
-        caller_state=row[20],
-        created_at=row[21],
-        updated_at=row[22],
+        name=row[3],
+        provider_type=row[4],
+        imap=Endpoint(row[5], row[6], Security(row[7])),
+        smtp=Endpoint(row[8], row[9], Security(row[10])),
+        imap_username=row[11],
+        smtp_username=row[12],
+        allow_plaintext=bool(row[13]),
+        sync_window_days=row[14],
+        state=GrantState(row[15]),
+        state_reason=row[16],
+        progress=SyncProgress(row[17], row[18], row[19], row[20]),
+        caller_state=row[21],
+        created_at=row[22],
+        updated_at=row[23],
     )
 
 

@@ -76,9 +76,10 @@ class AccountsTx(TxBase):
 
     def create_grant(self, grant: Grant) -> None:
         self._require("connectors", "connector", grant.connector_id)
+        params = grant_params(grant)
         self._exec(
-            f"INSERT INTO grants ({GRANT_COLUMNS}) VALUES ({placeholders(23)})",
-            grant_params(grant),
+            f"INSERT INTO grants ({GRANT_COLUMNS}) VALUES ({placeholders(len(params))})",
+            params,
         )
 
     def update_grant(self, grant: Grant) -> None:
