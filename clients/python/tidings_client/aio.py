@@ -223,9 +223,10 @@ class AsyncTidings:
         return await self._call(self._grants.StartHostedAuth, request,
                                 lambda reply: str(reply.url))
 
-    async def exchange_code(self, code: str, *, redirect_uri: str = "",
+    async def exchange_code(self, code: str, redirect_uri: str, *,
                       code_verifier: str | None = None) -> Grant:
-        """Hosted auth, step 2: the grant for the ``code`` of the redirect."""
+        """Hosted auth, step 2: the grant for the ``code`` of the redirect; ``redirect_uri``
+        must be the one the sign-in started with (RFC 6749 §4.1.3)."""
         request = grants_pb2.ExchangeCodeRequest(code=code, redirect_uri=redirect_uri,
                                                  code_verifier=code_verifier or "")
         return await self._call(self._grants.ExchangeCode, request, grant_from_proto)

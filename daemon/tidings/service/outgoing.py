@@ -97,7 +97,7 @@ def prepare(grant: Grant, message: OutgoingMessage, *, original: Message | None,
             message_id: str | None = None, now: datetime | None = None) -> Prepared:
     """Compose `message` for `grant`; `original` is the message it replies to and
     `message_id` keeps a Message-ID across edits of a draft."""
-    sender = message.from_ or EmailAddress(None, grant.email)
+    sender = message.from_ or EmailAddress(grant.name or None, grant.email)
     domain = sender.email.rpartition("@")[2] or "tidings.invalid"
     in_reply_to, references = _reply_headers(original)
     composition = Composition(

@@ -20,6 +20,7 @@ def grant_payload(grant: Grant) -> dict[str, Any]:
         "grant_id": grant.id,
         "connector_id": grant.connector_id,
         "email": grant.email,
+        "name": grant.name,
         "provider_type": grant.provider_type,
         "state": str(grant.state),
         "reason": grant.state_reason,
