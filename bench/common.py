@@ -1,8 +1,14 @@
 """Shared pieces of the benchmarks: a seeded private Dovecot, the plain-socket floor,
-and result printing."""
+and result printing.
+
+`print_table` also appends every figure as one JSON line to the file named by
+``TIDINGS_BENCH_RESULTS`` when that is set: `python -m bench` sets it (and
+``TIDINGS_BENCH_NAME``) for each benchmark it runs and builds its report from the lines.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -23,9 +29,21 @@ if str(ROOT) not in sys.path:
 from tests.support.dovecot import Dovecot  # noqa: E402
 from tests.support.mailgen import generate  # noqa: E402
 
-__all__ = ["Figure", "Seeded", "peak_rss_mb", "print_table", "raw_fetch", "seeded_dovecot"]
+__all__ = [
+    "NAME_ENV",
+    "RESULTS_ENV",
+    "Figure",
+    "Seeded",
+    "peak_rss_mb",
+    "print_table",
+    "raw_fetch",
+    "record_figures",
+    "seeded_dovecot",
+]
 
 FOLDERS = ("INBOX", "Sent", "Archive")
+RESULTS_ENV = "TIDINGS_BENCH_RESULTS"
+NAME_ENV = "TIDINGS_BENCH_NAME"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +128,36 @@ class Figure:
             return ""
         return f"{self.value / self.baseline:.2f}×"
 
+    def to_record(self, bench: str, table: str) -> dict[str, object]:
+        """The JSON object of one results line."""
+        return {"bench": bench, "table": table, "name": self.name, "value": self.value,
+                "unit": self.unit, "baseline_name": self.baseline_name,
+                "baseline": self.baseline, "target": self.target}
+
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> Figure:
+        baseline = record.get("baseline")
+        return cls(name=str(record["name"]), value=float(str(record["value"])),
+                   unit=str(record.get("unit", "")),
+                   baseline_name=str(record.get("baseline_name", "")),
+                   baseline=None if baseline is None else float(str(baseline)),
+                   target=str(record.get("target", "")))
+
+
+def record_figures(title: str, figures: Sequence[Figure]) -> None:
+    """Append the figures as JSON lines to ``$TIDINGS_BENCH_RESULTS``, if set. The bench
+    name is ``$TIDINGS_BENCH_NAME``, else the script's file name."""
+    path = os.environ.get(RESULTS_ENV)
+    if not path:
+        return
+    bench = os.environ.get(NAME_ENV) or Path(sys.argv[0]).stem
+    with open(path, "a", encoding="utf-8") as out:
+        for figure in figures:
+            out.write(json.dumps(figure.to_record(bench, title), ensure_ascii=False) + "\n")
+
 
 def print_table(title: str, figures: Sequence[Figure]) -> None:
+    record_figures(title, figures)
     print(f"\n{title}")
     header = f"{'figure':34} {'value':>14} {'baseline':>28} {'ratio':>8}  target"
     print(header)

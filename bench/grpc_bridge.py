@@ -26,11 +26,15 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
 import trio
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import Figure, print_table
 from tidings.api.auth import hash_api_key, verifier_for_hashes
 from tidings.api.bridge import TrioBridge
 from tidings.api.server import GrpcSettings, ServiceBinding, serve_grpc
@@ -221,17 +225,27 @@ async def main(calls: int, messages: int) -> None:
         results["serve_grpc (bridge + API key)"] = await _measure(port, calls, messages)
         nursery.cancel_scope.cancel()
 
-    baseline = results["pure grpc.aio"]
     print(f"{calls} unary calls ({IN_FLIGHT} in flight), one stream of {messages} messages")
-    print(f"{'server':32} {'calls/s':>9} {'vs pure':>8} {'messages/s':>11} {'vs pure':>8}")
-    for name, figures in results.items():
-        print(
-            f"{name:32} {figures.calls_per_second:9.0f}"
-            f" {figures.calls_per_second / baseline.calls_per_second:8.2f}"
-            f" {figures.messages_per_second:11.0f}"
-            f" {figures.messages_per_second / baseline.messages_per_second:8.2f}"
-        )
+    print_table("gRPC bridge: trio ↔ grpc.aio", _figures(results))
 
+
+def _figures(results: dict[str, Figures]) -> list[Figure]:
+    """Each server's rates beside pure grpc.aio's from the same run."""
+    baseline = results["pure grpc.aio"]
+    figures: list[Figure] = []
+    for name, measured in results.items():
+        if measured is baseline:
+            figures += [Figure(f"{name}: unary calls/s", measured.calls_per_second, "/s"),
+                        Figure(f"{name}: stream messages/s", measured.messages_per_second,
+                               "/s")]
+            continue
+        figures += [
+            Figure(f"{name}: unary calls/s", measured.calls_per_second, "/s",
+                   "pure grpc.aio", baseline.calls_per_second),
+            Figure(f"{name}: stream messages/s", measured.messages_per_second, "/s",
+                   "pure grpc.aio", baseline.messages_per_second),
+        ]
+    return figures
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,5 +1,7 @@
 """The `tidings` command: `tidings serve`, `tidings keys ...`, `tidings demo`,
-`tidings --version`.
+`tidings --version`, and the API's client commands (they talk to a running daemon over
+gRPC, with --address and --api-key): `tidings grants add|list|show|delete`,
+`tidings messages list|show`, `tidings send`, `tidings events watch`.
 
 A subcommand is one function that adds its parser to `SUBCOMMANDS`' subparsers and sets
 ``run`` (``args -> exit status``) as its default; put larger ones in ``cli_<name>.py``.
@@ -17,7 +19,11 @@ import trio
 from tidings import __version__
 from tidings.api.server import GrpcStartError
 from tidings.app import run_daemon
+from tidings.cli_events import add_events_command
+from tidings.cli_grants import add_grants_command
 from tidings.cli_keys import add_keys_command
+from tidings.cli_messages import add_messages_command
+from tidings.cli_send import add_send_command
 from tidings.cli_support import CliError, add_config_option, load_config_from
 from tidings.config import ConfigError
 from tidings.demo import add_demo_command
@@ -46,6 +52,7 @@ def add_serve_command(subparsers: Subparsers) -> None:
 
 SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
     add_serve_command, add_keys_command, add_demo_command,
+    add_grants_command, add_messages_command, add_send_command, add_events_command,
 ]
 
 

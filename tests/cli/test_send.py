@@ -1,0 +1,81 @@
+"""`tidings send` against a real daemon: the message reaches the SMTP server and the
+sent message comes back as a table or as JSON."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import CliRunner
+from tests.clients.conftest import call
+from tests.support.dovecot import Dovecot
+from tests.support.smtpserver import SmtpServer
+
+pytestmark = pytest.mark.dovecot
+
+
+async def grant_for_sending(cli: CliRunner, dovecot: Dovecot) -> tuple[str, str]:
+    user, password = dovecot.add_user()
+    with cli.daemon.client() as client:
+        await call(client.create_connector, "mail")
+        grant = await cli.daemon.synced_grant(client, user, password)
+    return grant.id, user
+
+
+def received(smtp: SmtpServer, subject: str) -> Message:
+    for envelope in smtp.received:
+        parsed = message_from_bytes(envelope.data)
+        if parsed["Subject"] == subject:
+            return parsed
+    raise AssertionError(f"no message {subject!r} reached the SMTP server")
+
+
+async def test_send_plain_text_with_an_attachment(cli: CliRunner, dovecot: Dovecot,
+                                                  smtp_server: SmtpServer,
+                                                  tmp_path: Path) -> None:
+    grant_id, user = await grant_for_sending(cli, dovecot)
+    rcpt, _ = dovecot.add_user()
+    report = tmp_path / "report.txt"
+    report.write_text("quarterly figures\n")
+    sent = await cli("send", grant_id, "--to", f"Rcpt <{rcpt}@example.org>",
+                     "--subject", "from the command line", "--body", "hello there",
+                     "--attach", str(report), "--header", "X-Tidings-Test: yes")
+    assert sent.status == 0, sent.stderr
+    first_line, *rest = sent.stdout.splitlines()
+    assert first_line.startswith("sent message ")
+    assert any(line.split() == ["subject", "from", "the", "command", "line"]
+               for line in rest)
+    mail = received(smtp_server, "from the command line")
+    assert mail["To"] == f"Rcpt <{rcpt}@example.org>"
+    assert mail["X-Tidings-Test"] == "yes"
+    assert user in mail["From"]
+    parts = {part.get_filename(): part for part in mail.walk() if part.get_filename()}
+    assert parts["report.txt"].get_payload(decode=True) == b"quarterly figures\n"
+
+
+async def test_send_json_and_idempotent_replay(cli: CliRunner, dovecot: Dovecot) -> None:
+    grant_id, _user = await grant_for_sending(cli, dovecot)
+    rcpt, _ = dovecot.add_user()
+    args = ("send", grant_id, "--to", f"{rcpt}@example.org", "--subject", "once only",
+            "--body", "<p>hi</p>", "--html", "--idempotency-key", "cli-test-1", "--json")
+    first = await cli(*args)
+    assert first.status == 0, first.stderr
+    reply = first.json()
+    assert reply["idempotent_replay"] is False
+    assert reply["message"]["subject"] == "once only"
+    assert reply["message"]["to"] == [{"email": f"{rcpt}@example.org", "name": ""}]
+    again = (await cli(*args)).json()
+    assert again["idempotent_replay"] is True
+    assert again["message"]["id"] == reply["message"]["id"]
+
+
+async def test_send_refuses_bad_input(cli: CliRunner, dovecot: Dovecot) -> None:
+    no_rcpt = await cli("send", "g", "--subject", "x")
+    assert no_rcpt.status == 2 and "at least one recipient" in no_rcpt.stderr
+    bad = await cli("send", "g", "--to", "not an address")
+    assert bad.status == 2 and "--to: not an email address" in bad.stderr
+    unknown = await cli("send", "no-such-grant", "--to", "a@example.org", "--body", "x")
+    assert unknown.status == 1 and unknown.stderr.startswith("tidings: ")
