@@ -91,11 +91,13 @@ async def test_node_client_suite(client_daemon: ClientDaemon, dovecot: Dovecot,
     node = _node()
     quiet_user, quiet_password = dovecot.add_user()
     now = datetime.now(UTC)
-    dovecot.seed(quiet_user, [
-        make_message(subject=f"seeded {n}", sender=f"Sender {n} <sender{n}@example.com>",
-                     to=f"{quiet_user}@example.org", message_id=f"<seeded{n}@node.test>",
-                     body=f"seeded body {n}", when=now - timedelta(hours=n))
-        for n in range(SEEDED)])
+    for n in range(SEEDED):
+        # One at a time: `when` of seed() is the INTERNALDATE that orders the list.
+        when = now - timedelta(hours=n)
+        dovecot.seed(quiet_user, [make_message(
+            subject=f"seeded {n}", sender=f"Sender {n} <sender{n}@example.com>",
+            to=f"{quiet_user}@example.org", message_id=f"<seeded{n}@node.test>",
+            body=f"seeded body {n}", when=when)], when=when)
     mail_user, mail_password = dovecot.add_user()
 
     with client_daemon.client() as client:
