@@ -1,4 +1,4 @@
-"""The `tidings` command: `tidings serve`, `tidings keys ...`, `tidings demo`,
+"""The `tidings` command: `tidings serve`, `tidings keys ...`, `tidings nodes`, `tidings demo`,
 `tidings --version`, and the API's client commands (they talk to a running daemon over
 gRPC, with --address and --api-key): `tidings grants add|list|show|delete`,
 `tidings messages list|show`, `tidings send`, `tidings events watch`.
@@ -23,6 +23,7 @@ from tidings.cli_events import add_events_command
 from tidings.cli_grants import add_grants_command
 from tidings.cli_keys import add_keys_command
 from tidings.cli_messages import add_messages_command
+from tidings.cli_nodes import add_nodes_command
 from tidings.cli_send import add_send_command
 from tidings.cli_support import CliError, add_config_option, load_config_from
 from tidings.config import ConfigError
@@ -53,6 +54,7 @@ def add_serve_command(subparsers: Subparsers) -> None:
 SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
     add_serve_command, add_keys_command, add_demo_command,
     add_grants_command, add_messages_command, add_send_command, add_events_command,
+    add_nodes_command,
 ]
 
 

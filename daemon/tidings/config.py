@@ -24,6 +24,14 @@ Example ``tidings.toml``::
     [smtp]
     ca_file = "/etc/tidings/ca.pem"
     timeout = 30
+    [cluster]                                       # only with a PostgreSQL store
+    node_id = "mail-1"                              # default: random, kept in data_dir/node_id
+    lease_ttl = 10                                  # seconds a grant's lease lasts unrenewed
+    renew_interval = 3                              # at most half of lease_ttl
+
+Daemons that share one PostgreSQL store form a cluster: each syncs its share of the
+grants. They must share the storage key (``key``, or the same key file), or none of
+them can read the credentials another stored.
 
 Every scalar has an environment override named after its path, e.g. ``TIDINGS_GRPC_PORT``,
 ``TIDINGS_DATA_DIR``, ``TIDINGS_STORE``, ``TIDINGS_KEY`` (base64 of the 32-byte storage key;
@@ -41,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ClusterConfig",
     "Config",
     "ConfigError",
     "EventsConfig",
@@ -108,6 +117,13 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    node_id: str | None = None
+    lease_ttl: float = 10.0
+    renew_interval: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: str = "./data"
     store: str | None = None
@@ -119,6 +135,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     imap: ImapConfig = field(default_factory=ImapConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     @property
     def store_url(self) -> str:
@@ -127,6 +144,10 @@ class Config:
     @property
     def key_file(self) -> Path:
         return Path(self.data_dir) / "secret.key"
+
+    @property
+    def node_id_file(self) -> Path:
+        return Path(self.data_dir) / "node_id"
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:
@@ -196,4 +217,10 @@ def load_config(path: str | os.PathLike[str] | None = None,
                           ("smtp.timeout", config.smtp.timeout)):
         if timeout <= 0:
             raise ConfigError(f"{name}: must be more than 0 seconds")
+    cluster = config.cluster
+    if not 0 < cluster.renew_interval * 2 <= cluster.lease_ttl:
+        raise ConfigError("cluster.renew_interval: must be more than 0 and at most half of"
+                          " cluster.lease_ttl")
+    if cluster.node_id is not None and not cluster.node_id.strip():
+        raise ConfigError("cluster.node_id: must not be empty")
     return config

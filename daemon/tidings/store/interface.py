@@ -20,6 +20,7 @@ from tidings.domain import (
 )
 from tidings.store.access import ApiKey
 from tidings.store.hosted_auth import HostedSession
+from tidings.store.leases import ClusterView
 from tidings.store.queries import MessageQuery, Page, ThreadQuery
 from tidings.store.write_tx import WriteTx
 
@@ -160,3 +161,8 @@ class Store(ABC):
     @abstractmethod
     async def list_api_keys(self) -> list[ApiKey]:
         """Every key, revoked ones included, oldest first."""
+
+    # -- cluster membership and grant leases ---------------------------------------------
+    @abstractmethod
+    async def cluster_view(self) -> ClusterView:
+        """Every node, lease and grant id, from one snapshot."""

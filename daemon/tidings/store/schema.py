@@ -283,6 +283,28 @@ _SEND_KEYS = (
 # A grant's display name. Existing grants get none: their From name stays as it was.
 _GRANT_NAME = ("ALTER TABLE grants ADD COLUMN name TEXT NOT NULL DEFAULT ''",)
 
+# Cluster membership and grant leases (tidings.store.leases). A lease row outlives its
+# holder (node_id NULL when given back) so that the fencing token only ever grows; it goes
+# with its grant. Node rows are not referenced: a lease may name a node long gone.
+_CLUSTER = (
+    """CREATE TABLE cluster_nodes (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at {float} NOT NULL,
+        heartbeat_at {float} NOT NULL
+    )""",
+    """CREATE TABLE grant_leases (
+        grant_id TEXT PRIMARY KEY REFERENCES grants (id) ON DELETE CASCADE,
+        node_id TEXT,
+        token BIGINT NOT NULL,
+        acquired_at {float} NOT NULL,
+        expires_at {float} NOT NULL,
+        restarts INTEGER NOT NULL
+    )""",
+    "CREATE INDEX grant_leases_by_node ON grant_leases (node_id)",
+)
+
 MIGRATIONS: Final = (
     Migration(1, "base schema", _BASE),
     Migration(2, "partial indexes for the unread, starred and attachment filters", _FILTER_INDEXES),
@@ -290,6 +312,7 @@ MIGRATIONS: Final = (
     Migration(4, "hosted sign-in sessions and their codes", _HOSTED_AUTH),
     Migration(5, "idempotency keys of sends", _SEND_KEYS),
     Migration(6, "grant display name", _GRANT_NAME),
+    Migration(7, "cluster nodes and grant leases", _CLUSTER),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 

@@ -8,7 +8,7 @@ all. Methods raise `NotFound` for a missing object and `Conflict` for a broken r
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tidings.domain import (
     Connector,
@@ -22,6 +22,7 @@ from tidings.domain import (
 )
 from tidings.store.access import ApiKey
 from tidings.store.hosted_auth import HostedCode, HostedSession
+from tidings.store.leases import ClusterView, NodeRecord
 from tidings.store.queries import KEEP, Keep
 from tidings.store.send_keys import SendKey
 
@@ -252,3 +253,47 @@ class WriteTx(ABC):
     @abstractmethod
     def release_send_key(self, grant_id: str, key: str) -> None:
         """Forget a claim whose send failed, so that a retry sends."""
+
+    # -- cluster membership and grant leases (see tidings.store.leases) --------------------
+    @abstractmethod
+    def heartbeat(self, node: NodeRecord) -> None:
+        """Create the node's row or refresh it (its first `started_at` is kept)."""
+
+    @abstractmethod
+    def cluster_view(self) -> ClusterView: ...
+
+    @abstractmethod
+    def acquire_leases(self, node_id: str, grant_ids: Sequence[str], now: float,
+                       until: float) -> dict[str, int]:
+        """Take the leases of these grants that are free at `now` (never taken, given
+        back, expired, or already this node's) until `until`, each with a token higher
+        than any it had before; returns grant id → token for the ones taken. A lease
+        that another transaction is using is skipped, not waited for."""
+
+    @abstractmethod
+    def renew_leases(self, node_id: str, tokens: Mapping[str, int], now: float,
+                     until: float) -> set[str]:
+        """Extend to `until` the leases still held at `now` with these tokens; returns
+        the grant ids renewed (an expired lease is lost, even if nobody took it)."""
+
+    @abstractmethod
+    def release_leases(self, node_id: str, tokens: Mapping[str, int]) -> None:
+        """Give back the leases held with these tokens (free for any node at once)."""
+
+    @abstractmethod
+    def check_lease(self, grant_id: str, node_id: str, token: int, now: float) -> None:
+        """Raise `Fenced` unless the node holds the grant's lease with this token at
+        `now`. In a shared database the lease stays locked until the transaction ends,
+        so a takeover is ordered after the writes that passed this check."""
+
+    @abstractmethod
+    def request_restart(self, grant_id: str) -> None:
+        """Ask whichever node holds the grant's lease to restart its sync."""
+
+    @abstractmethod
+    def remove_node(self, node_id: str) -> None:
+        """Give back every lease of the node and delete its row (a clean shutdown)."""
+
+    @abstractmethod
+    def purge_nodes(self, before: float) -> int:
+        """Delete the rows of nodes not heard from since `before`; returns how many."""

@@ -18,6 +18,7 @@ from tidings.domain import EventType, GrantState
 from tidings.imap import AuthError, ImapError
 from tidings.log import get_logger
 from tidings.store import NotFound, Store
+from tidings.store.leases import Fenced
 from tidings.sync.apply import record_grant_state
 from tidings.sync.grant import FlappingUidValidity, GrantRunner
 from tidings.sync.link import ConnectionStats, GrantLink, SyncSettings
@@ -54,11 +55,16 @@ def backoff_delay(attempt: int, minimum: float, maximum: float) -> float:
 
 class Supervisor:
     def __init__(self, store: Store, settings: SyncSettings | None = None, *,
-                 ssl_context_factory: Callable[[], ssl.SSLContext | None] = lambda: None
-                 ) -> None:
+                 ssl_context_factory: Callable[[], ssl.SSLContext | None] = lambda: None,
+                 start_all: bool = True) -> None:
         self.store = store
         self.settings = settings or SyncSettings()
         self.ssl_context_factory = ssl_context_factory
+        # Alone, a node syncs every grant from the start; in a cluster the coordinator
+        # starts the grants whose leases it holds, and wraps the store their sync writes
+        # through so that each write checks the lease (tidings.sync.cluster).
+        self.start_all = start_all
+        self.sync_store: Callable[[str], Store] = lambda _grant_id: self.store
         self.stats = ConnectionStats()
         self._scopes: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
@@ -78,8 +84,9 @@ class Supervisor:
                   ) -> NoReturn:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            for grant in await self.store.list_grants():
-                self.start_grant(grant.id)
+            if self.start_all:
+                for grant in await self.store.list_grants():
+                    self.start_grant(grant.id)
             task_status.started()
             await trio.sleep_forever()
         raise AssertionError("unreachable")  # pragma: no cover
@@ -108,6 +115,10 @@ class Supervisor:
                         await self._run_once(grant_id)
                     except BaseExceptionGroup as group:
                         raise first_leaf(group) from group
+                except Fenced:
+                    # Another node holds the grant now; it writes nothing more from here.
+                    log.info("grant.fenced", grant=grant_id)
+                    break
                 except NotFound:
                     log.info("grant.gone", grant=grant_id)
                     break
@@ -120,7 +131,9 @@ class Supervisor:
                     await self._record(grant_id, GrantState.DEGRADED, str(exc),
                                        EventType.GRANT_UPDATED)
                     log.warning("grant.uidvalidity_flapping", grant=grant_id, folder=exc.folder)
-                    await self._recheck(grant_id)
+                    if not await self._recheck(grant_id):
+                        log.info("grant.fenced", grant=grant_id)
+                        break
                     attempt = 0
                     continue
                 except (ImapError, OSError, trio.TooSlowError) as exc:
@@ -140,7 +153,8 @@ class Supervisor:
         if self._scopes.get(grant_id) is scope:
             del self._scopes[grant_id]
 
-    async def _link(self, grant_id: str) -> GrantLink:
+    async def _link(self, grant_id: str, *, syncing: bool = False) -> GrantLink:
+        store = self.sync_store(grant_id) if syncing else self.store
         grant = await self.store.get_grant(grant_id)
         credentials = await self.store.get_credentials(grant_id)
         connector = await self.store.get_connector(grant.connector_id)
@@ -149,7 +163,7 @@ class Supervisor:
                 connector.settings.poll_interval != settings.poll_interval:
             settings = replace(settings, strict_message_id=connector.settings.strict_message_id,
                                poll_interval=connector.settings.poll_interval)
-        link = GrantLink(grant=grant, credentials=credentials, store=self.store,
+        link = GrantLink(grant=grant, credentials=credentials, store=store,
                          settings=settings, stats=self.stats,
                          ssl_context_factory=self.ssl_context_factory)
         link.limiter = self._limiter(grant_id, link.preset.max_connections)
@@ -176,20 +190,27 @@ class Supervisor:
         return await self._link(grant_id)
 
     async def _run_once(self, grant_id: str) -> None:
-        runner = GrantRunner(await self._link(grant_id))
+        runner = GrantRunner(await self._link(grant_id, syncing=True))
         await runner.run()
 
-    async def _recheck(self, grant_id: str) -> None:
-        runner = GrantRunner(await self._link(grant_id))
+    async def _recheck(self, grant_id: str) -> bool:
+        """Wait until the grant's UIDVALIDITY holds still; False when the grant's lease
+        was lost meanwhile."""
+        try:
+            runner = GrantRunner(await self._link(grant_id, syncing=True))
+        except Fenced:
+            return False
         while True:
             try:
                 await runner.recheck_until_stable()
-                return
+                return True
+            except Fenced:
+                return False
             except (ImapError, OSError) as exc:
                 log.warning("grant.recheck_failed", grant=grant_id, error=str(exc))
 
     async def _record(self, grant_id: str, state: GrantState, reason: str | None,
                       kind: EventType) -> None:
-        with contextlib.suppress(NotFound):
-            await self.store.write(functools.partial(
+        with contextlib.suppress(NotFound, Fenced):
+            await self.sync_store(grant_id).write(functools.partial(
                 record_grant_state, grant_id=grant_id, state=state, reason=reason, kind=kind))

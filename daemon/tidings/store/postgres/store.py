@@ -38,6 +38,7 @@ from tidings.store.postgres.access import AccessReads
 from tidings.store.postgres.connection import Conn, connect, migrate
 from tidings.store.postgres.counts import count_folders_by_sync_state, count_grants_by_state
 from tidings.store.postgres.hosted_auth import get_hosted_session
+from tidings.store.postgres.leases import LeaseReads
 from tidings.store.postgres.listing import list_messages, list_threads
 from tidings.store.postgres.notify import LogListener, log_channel
 from tidings.store.postgres.write_tx import PostgresWriteTx
@@ -67,7 +68,7 @@ def _configure_reader(conn: Conn) -> None:
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
 
 
-class PostgresStore(AccessReads, Store):
+class PostgresStore(AccessReads, LeaseReads, Store):
     """A store in the PostgreSQL database named by `dsn` (a libpq URL or key=value string;
     a `?options=-csearch_path%3D...` parameter selects the schema)."""
 

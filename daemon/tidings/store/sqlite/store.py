@@ -37,6 +37,7 @@ from tidings.store.sqlite.access import AccessReads
 from tidings.store.sqlite.connection import connect_reader, connect_writer, migrate
 from tidings.store.sqlite.counts import count_folders_by_sync_state, count_grants_by_state
 from tidings.store.sqlite.hosted_auth import get_hosted_session
+from tidings.store.sqlite.leases import LeaseReads
 from tidings.store.sqlite.listing import list_messages, list_threads
 from tidings.store.sqlite.write_tx import SqliteWriteTx
 from tidings.store.sqlite.writer import WriteJob, Writer
@@ -58,7 +59,7 @@ def _found(kind: str, object_id: str, value: R | None) -> R:
     return value
 
 
-class SqliteStore(AccessReads, Store):
+class SqliteStore(AccessReads, LeaseReads, Store):
     def __init__(self, path: str | Path, key: bytes, *, readers: int = READERS) -> None:
         self._path = Path(path)
         self._cipher = CredentialCipher(key)
