@@ -32,6 +32,7 @@ from tidings.service.hosted import HostedAuth
 from tidings.store import Store, decode_key, load_or_create_key, open_store
 from tidings.store.postgres import PostgresStore
 from tidings.sync.cluster import ClusterSettings, Coordinator, load_or_create_node_id
+from tidings.sync.connection_slots import ClusterSlots
 from tidings.sync.link import SyncSettings
 from tidings.sync.supervisor import Supervisor
 from tidings.web import MetricsSource, serve_web
@@ -176,6 +177,7 @@ async def run_daemon(
                 settings = await trio.to_thread.run_sync(cluster_settings, config)
                 coordinator = Coordinator(store, supervisor, settings)
                 supervisor.sync_store = coordinator.store_for
+                supervisor.connection_slots = ClusterSlots(store, settings.node_id)
                 await nursery.start(coordinator.run)
                 sync_control = coordinator
             retention = config.events.retention_days * DAY

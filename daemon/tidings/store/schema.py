@@ -305,6 +305,21 @@ _CLUSTER = (
     "CREATE INDEX grant_leases_by_node ON grant_leases (node_id)",
 )
 
+# Connections open to a grant's mail server, over every node of a cluster: a provider's
+# connection cap is per account, not per daemon. A slot is held while its connection is
+# open and renewed by its node; a node that dies frees its slots when they expire.
+_CONNECTION_SLOTS = (
+    """CREATE TABLE connection_slots (
+        grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+        slot INTEGER NOT NULL,
+        node_id TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        expires_at {float} NOT NULL,
+        PRIMARY KEY (grant_id, slot)
+    )""",
+    "CREATE INDEX connection_slots_by_node ON connection_slots (node_id)",
+)
+
 MIGRATIONS: Final = (
     Migration(1, "base schema", _BASE),
     Migration(2, "partial indexes for the unread, starred and attachment filters", _FILTER_INDEXES),
@@ -313,6 +328,7 @@ MIGRATIONS: Final = (
     Migration(5, "idempotency keys of sends", _SEND_KEYS),
     Migration(6, "grant display name", _GRANT_NAME),
     Migration(7, "cluster nodes and grant leases", _CLUSTER),
+    Migration(8, "connection slots shared by a cluster", _CONNECTION_SLOTS),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 

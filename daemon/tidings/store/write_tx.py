@@ -297,3 +297,23 @@ class WriteTx(ABC):
     @abstractmethod
     def purge_nodes(self, before: float) -> int:
         """Delete the rows of nodes not heard from since `before`; returns how many."""
+
+    # -- connection slots (a provider's cap over every node) ---------------------------------
+    @abstractmethod
+    def take_connection_slot(self, grant_id: str, cap: int, *, node_id: str, holder: str,
+                             now: float, until: float) -> int | None:
+        """Take the lowest free slot below `cap` for one connection to the grant's mail
+        server, held until `until`; a slot whose holder let it expire is free. None when
+        all `cap` slots are held."""
+
+    @abstractmethod
+    def release_connection_slot(self, grant_id: str, slot: int, holder: str) -> None:
+        """Give a slot back (nothing happens when `holder` no longer holds it)."""
+
+    @abstractmethod
+    def renew_connection_slots(self, node_id: str, until: float) -> int:
+        """Extend every slot the node holds to `until`; returns how many."""
+
+    @abstractmethod
+    def drop_node_slots(self, node_id: str) -> int:
+        """Free every slot of the node (it restarted: its old connections are gone)."""

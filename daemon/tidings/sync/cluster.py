@@ -35,6 +35,7 @@ from tidings.log import get_logger
 from tidings.store import Store, StoreError, WriteTx
 from tidings.store.leases import Fenced, NodeRecord
 from tidings.sync.balance import live_nodes, plan_leases
+from tidings.sync.connection_slots import SLOT_TTL
 from tidings.sync.fencing import FencedStore
 
 __all__ = [
@@ -251,11 +252,15 @@ class Coordinator:
         requests = set(self._restart_requests)
         self._restart_requests.clear()
         balance = self._rounds > 0
+        first = self._rounds == 0
         purge = self._rounds % PURGE_EVERY == 0
 
         def step(tx: WriteTx) -> _Round:
             until = now + settings.lease_ttl
             tx.heartbeat(node)
+            if first:
+                tx.drop_node_slots(node.id)  # slots of this node's previous run
+            tx.renew_connection_slots(node.id, now + SLOT_TTL)
             renewed = tx.renew_leases(node.id, held, now, until)
             for grant_id in sorted(requests):
                 tx.request_restart(grant_id)

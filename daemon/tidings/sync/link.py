@@ -14,6 +14,7 @@ from tidings.domain import Credentials, Grant
 from tidings.imap import ConnectParams, ImapClient, open_imap
 from tidings.log import get_logger
 from tidings.store import Store
+from tidings.sync.connection_slots import ClusterSlots
 from tidings.sync.presets import ProviderPreset, preset_for
 
 __all__ = ["ConnectionStats", "GrantLink", "SyncSettings", "imap_params"]
@@ -74,6 +75,8 @@ class GrantLink:
     settings: SyncSettings
     stats: ConnectionStats
     ssl_context_factory: Callable[[], ssl.SSLContext | None] = lambda: None
+    # Slots in the shared database when several daemons share it (None when alone).
+    slots: ClusterSlots | None = None
     preset: ProviderPreset = field(init=False)
     limiter: trio.CapacityLimiter = field(init=False)
     # Held by API calls while they change the server and record it, and by the sync of
@@ -102,7 +105,11 @@ class GrantLink:
             await self.limiter.acquire_on_behalf_of(borrower)
         else:
             self.limiter.acquire_on_behalf_of_nowait(borrower)
+        slot: tuple[int, str] | None = None
         try:
+            if self.slots is not None:  # in a cluster: the cap counts every node's
+                slot = await self.slots.take(self.grant_id, self.preset.max_connections,
+                                             wait=wait)
             async with open_imap(self.connect_params()) as client:
                 self.stats.open += 1
                 self.stats.opened_total += 1
@@ -114,4 +121,6 @@ class GrantLink:
                 finally:
                     self.stats.open -= 1
         finally:
+            if slot is not None and self.slots is not None:
+                await self.slots.release(self.grant_id, *slot)
             self.limiter.release_on_behalf_of(borrower)

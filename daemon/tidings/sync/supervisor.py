@@ -20,6 +20,7 @@ from tidings.log import get_logger
 from tidings.store import NotFound, Store
 from tidings.store.leases import Fenced
 from tidings.sync.apply import record_grant_state
+from tidings.sync.connection_slots import ClusterSlots
 from tidings.sync.grant import FlappingUidValidity, GrantRunner
 from tidings.sync.link import ConnectionStats, GrantLink, SyncSettings
 
@@ -65,6 +66,8 @@ class Supervisor:
         # through so that each write checks the lease (tidings.sync.cluster).
         self.start_all = start_all
         self.sync_store: Callable[[str], Store] = lambda _grant_id: self.store
+        # In a cluster, connection slots in the shared database (GrantLink.slots).
+        self.connection_slots: ClusterSlots | None = None
         self.stats = ConnectionStats()
         self._scopes: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
@@ -165,7 +168,8 @@ class Supervisor:
                                poll_interval=connector.settings.poll_interval)
         link = GrantLink(grant=grant, credentials=credentials, store=store,
                          settings=settings, stats=self.stats,
-                         ssl_context_factory=self.ssl_context_factory)
+                         ssl_context_factory=self.ssl_context_factory,
+                         slots=self.connection_slots)
         link.limiter = self._limiter(grant_id, link.preset.max_connections)
         lock = self._change_locks.get(grant_id)
         if lock is None:

@@ -4,6 +4,7 @@ access.py, send_keys.py and leases.py."""
 from __future__ import annotations
 
 from tidings.store.postgres.access import AccessTx
+from tidings.store.postgres.connection_slots import ConnectionSlotsTx
 from tidings.store.postgres.hosted_auth import HostedAuthTx
 from tidings.store.postgres.leases import LeasesTx
 from tidings.store.postgres.send_keys import SendKeysTx
@@ -15,5 +16,6 @@ __all__ = ["PostgresWriteTx"]
 
 
 class PostgresWriteTx(AccessTx, MailTx, AccountsTx, HostedAuthTx, SendKeysTx, LeasesTx,
+                      ConnectionSlotsTx,
                       WriteTx):
     """Write operations on the writer thread's connection, inside the current transaction."""
