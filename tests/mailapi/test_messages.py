@@ -189,16 +189,3 @@ async def test_invalid_arguments_name_the_field(mailbox: Mailbox) -> None:
     error = await mailbox.failure(mailbox.messages.GetMessage,
                                   messages_pb2.GetMessageRequest(grant_id=grant))
     assert error.code() == Code.INVALID_ARGUMENT and error.details().startswith("id:")
-
-
-async def test_changes_are_not_available_in_this_version(mailbox: Mailbox) -> None:
-    message = (await _by_subject(mailbox))["Lunch plans"]
-    for method, request in (
-        (mailbox.messages.UpdateMessage, messages_pb2.UpdateMessageRequest(
-            grant_id=mailbox.grant_id, id=message.id, unread=False)),
-        (mailbox.messages.DeleteMessage, messages_pb2.DeleteMessageRequest(
-            grant_id=mailbox.grant_id, id=message.id)),
-    ):
-        error = await mailbox.failure(method, request)
-        assert error.code() == Code.UNIMPLEMENTED
-    assert (await _by_subject(mailbox))["Lunch plans"] == message

@@ -82,8 +82,8 @@ async def test_thread_filters_and_pages(mailbox: Mailbox) -> None:
         grant_id=mailbox.grant_id, limit=500))
     assert error.code() == Code.INVALID_ARGUMENT and error.details().startswith("limit:")
     error = await mailbox.failure(mailbox.threads.UpdateThread, threads_pb2.UpdateThreadRequest(
-        grant_id=mailbox.grant_id, id=everything[0].id, starred=True))
-    assert error.code() == Code.UNIMPLEMENTED
+        grant_id=mailbox.grant_id, id="no-such-thread", starred=True))
+    assert error.code() == Code.NOT_FOUND
 
 
 async def test_folders_with_counts_roles_and_hierarchy(mailbox: Mailbox) -> None:
@@ -112,8 +112,8 @@ async def test_folders_with_counts_roles_and_hierarchy(mailbox: Mailbox) -> None
         grant_id=mailbox.grant_id, id=projects.id))
     assert fetched == projects
     error = await mailbox.failure(mailbox.folders.CreateFolder, folders_pb2.CreateFolderRequest(
-        grant_id=mailbox.grant_id, name="New"))
-    assert error.code() == Code.UNIMPLEMENTED
+        grant_id=mailbox.grant_id, name="Alpha", parent_id=projects.id))
+    assert error.code() == Code.ALREADY_EXISTS
 
 
 async def test_another_grants_objects_are_not_found(

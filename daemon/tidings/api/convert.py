@@ -8,7 +8,7 @@ floats of Unix seconds in the domain and int64 seconds on the wire.
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Any, Final
 
 from google.protobuf import field_mask_pb2
 
@@ -26,6 +26,7 @@ from tidings.v1 import (
 )
 
 __all__ = [
+    "add_addresses",
     "attachment_to_proto",
     "body_as_html",
     "connector_settings_from_proto",
@@ -232,6 +233,16 @@ def body_as_html(message: domain.Message) -> str:
     return mime.text_to_html(message.text_body)
 
 
+_ADDRESS_FIELDS: Final = ("from_", "to", "cc", "bcc", "reply_to")
+
+
+def add_addresses(target: Any, message: domain.Message) -> None:
+    """Fill the address fields of a Message or Draft from the message's."""
+    for name in _ADDRESS_FIELDS:
+        getattr(target, name).extend(
+            email_address_to_proto(a) for a in getattr(message, name))
+
+
 def message_to_proto(
     message: domain.Message,
     *,
@@ -243,11 +254,6 @@ def message_to_proto(
         grant_id=message.grant_id,
         thread_id=message.thread_id,
         subject=message.subject,
-        from_=[email_address_to_proto(a) for a in message.from_],
-        to=[email_address_to_proto(a) for a in message.to],
-        cc=[email_address_to_proto(a) for a in message.cc],
-        bcc=[email_address_to_proto(a) for a in message.bcc],
-        reply_to=[email_address_to_proto(a) for a in message.reply_to],
         date=message.date,
         unread=message.unread,
         starred=message.starred,
@@ -259,6 +265,7 @@ def message_to_proto(
         message_id_header=message.message_id_header,
         decoding_warnings=message.warnings,
     )
+    add_addresses(reply, message)
     if include_headers:
         reply.headers.extend(common_pb2.Header(name=n, value=v) for n, v in message.headers)
     if raw_mime is not None:

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from tidings.api.convert import (
-    attachment_to_proto,
-    email_address_from_proto,
-    email_address_to_proto,
-)
+from tidings.api.convert import add_addresses, attachment_to_proto, email_address_from_proto
 from tidings.api.errors import InvalidArgument
 from tidings.domain import EmailAddress
 from tidings.domain.outgoing import OutgoingAttachment, OutgoingMessage
@@ -74,16 +70,11 @@ def draft_to_proto(view: DraftView) -> drafts_pb2.Draft:
     message = view.message
     plaintext = message.html_body is None
     body = message.text_body or "" if plaintext else message.html_body or ""
-    return drafts_pb2.Draft(
+    draft = drafts_pb2.Draft(
         id=message.id,
         grant_id=message.grant_id,
         thread_id=message.thread_id,
         subject=message.subject,
-        from_=[email_address_to_proto(a) for a in message.from_],
-        to=[email_address_to_proto(a) for a in message.to],
-        cc=[email_address_to_proto(a) for a in message.cc],
-        bcc=[email_address_to_proto(a) for a in message.bcc],
-        reply_to=[email_address_to_proto(a) for a in message.reply_to],
         date=message.date,
         body=body,
         is_plaintext=plaintext,
@@ -94,3 +85,5 @@ def draft_to_proto(view: DraftView) -> drafts_pb2.Draft:
         folders=message.folder_ids,
         starred=message.starred,
     )
+    add_addresses(draft, message)
+    return draft

@@ -78,13 +78,15 @@ class MailWriter:
         self.reader = reader
         self.store = reader.store
 
-    async def _target_folders(self, grant_id: str, ids: Sequence[str]) -> list[Folder]:
-        if not ids:
+    async def _target_folders(self, grant_id: str, change: MessageChange
+                              ) -> list[Folder] | None:
+        """The folders `change` asks for (None: leave folders alone)."""
+        if change.folder_ids is None:
+            return None
+        if not change.folder_ids:
             raise InvalidField("folders", "a message must stay in at least one folder")
-        folders: list[Folder] = []
-        for folder_id in dict.fromkeys(ids):
-            folders.append(await self.reader.folder(grant_id, folder_id))
-        return folders
+        return [await self.reader.folder(grant_id, folder_id)
+                for folder_id in dict.fromkeys(change.folder_ids)]
 
     # -- messages -------------------------------------------------------------------------
     async def update_message(self, grant_id: str, message_id: str,
@@ -92,9 +94,7 @@ class MailWriter:
         message = await self.reader.get_message(grant_id, message_id)
         if change.empty:
             return message
-        targets = None
-        if change.folder_ids is not None:
-            targets = await self._target_folders(grant_id, change.folder_ids)
+        targets = await self._target_folders(grant_id, change)
         link = await self.reader.link(grant_id)
         async with changing(link, "api:update") as client:
             done = await self._change(link, client, message, change, targets)
@@ -219,9 +219,7 @@ class MailWriter:
         view = await self.reader.get_thread(grant_id, thread_id)
         if change.empty:
             return view
-        targets = None
-        if change.folder_ids is not None:
-            targets = await self._target_folders(grant_id, change.folder_ids)
+        targets = await self._target_folders(grant_id, change)
         link = await self.reader.link(grant_id)
         async with changing(link, "api:update-thread") as client:
             for message_id in view.thread.message_ids:
