@@ -24,7 +24,6 @@ from rich.table import Table
 
 from tidings.cli_support import CliError
 from tidings_client import Tidings, TidingsError, Unavailable
-from tidings_client.client import channel_options
 
 __all__ = [
     "ADDRESS_ENV",
@@ -95,21 +94,10 @@ class Connection:
             credentials = grpc.ssl_channel_credentials()
         return cls(args.address, api_key, credentials, args.timeout)
 
-    @property
-    def metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.api_key}"),)
-
     def client(self) -> Tidings:
         return Tidings(self.address, self.api_key,
                        tls=False if self.credentials is None else self.credentials,
                        timeout=self.timeout)
-
-    def channel(self) -> grpc.Channel:
-        """A channel of its own, for services the client does not wrap."""
-        options = channel_options(5.0)
-        if self.credentials is None:
-            return grpc.insecure_channel(self.address, options=options)
-        return grpc.secure_channel(self.address, self.credentials, options=options)
 
 
 def describe_error(error: TidingsError, address: str) -> str:

@@ -1,62 +1,44 @@
 """`tidings send`: send mail through a grant's SMTP server (SendService).
 
-Attachments travel inside one SendMessage request while they fit well under the
-daemon's receive limit; larger ones go through SendMessageStream in chunks.
+The Python client's `send_message` does the work: attachments travel inside one request
+while they fit well under the daemon's receive limit, larger ones stream in chunks.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-import grpc
-
-from tidings.cli_client import Connection, Output, add_client_options, describe_error, when
+from tidings.cli_client import Output, add_client_options, client_command, when
 from tidings.cli_support import CliError
-from tidings.v1 import common_pb2, send_pb2, send_pb2_grpc
-from tidings_client._convert import message_from_proto
-from tidings_client.errors import error_from_rpc
+from tidings_client import EmailAddress, MessageFields, OutgoingAttachment, Tidings
 
-__all__ = ["OutgoingFile", "add_send_command", "build_request", "parse_addresses",
-           "stream_chunks"]
-
-# SendMessage carries attachments inline up to the daemon's receive limit (32 MB by
-# default, send.proto); above this, the streaming call, with room left for the rest.
-INLINE_LIMIT: Final = 24 * 1024 * 1024
-CHUNK_BYTES: Final = 1024 * 1024
+__all__ = ["add_send_command", "message_fields", "parse_addresses"]
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingFile:
-    """An attachment to send: its name as the recipient sees it, and its bytes."""
-
-    filename: str
-    content: bytes
-
-
-def parse_addresses(values: Iterable[str], option: str) -> list[common_pb2.EmailAddress]:
+def parse_addresses(values: Iterable[str], option: str) -> list[EmailAddress]:
     """Addresses as people write them (``Ann <ann@example.org>``, comma-separated or
     one per option, RFC 5322 §3.4)."""
-    parsed: list[common_pb2.EmailAddress] = []
+    parsed: list[EmailAddress] = []
     for name, email in getaddresses(list(values)):
         if "@" not in email:
             raise CliError(f"{option}: not an email address: {email or name!r}")
-        parsed.append(common_pb2.EmailAddress(name=name, email=email))
+        parsed.append(EmailAddress(email=email, name=name))
     return parsed
 
 
-def _headers(values: Iterable[str]) -> list[common_pb2.Header]:
+def _headers(values: Iterable[str]) -> list[tuple[str, str]]:
     headers = []
     for value in values:
         name, colon, body = value.partition(":")
         if not colon or not name.strip():
             raise CliError(f"--header: expected 'Name: value', got {value!r}")
-        headers.append(common_pb2.Header(name=name.strip(), value=body.strip()))
+        headers.append((name.strip(), body.strip()))
     return headers
 
 
@@ -72,88 +54,48 @@ def _read_body(args: argparse.Namespace) -> str:
         raise CliError(f"cannot read --body-file {args.body_file}: {exc}") from None
 
 
-def _read_files(paths: Sequence[Path]) -> list[OutgoingFile]:
-    files = []
-    for path in paths:
-        try:
-            files.append(OutgoingFile(path.name, path.read_bytes()))
-        except OSError as exc:
-            raise CliError(f"cannot read --attach {path}: {exc.strerror}") from None
-    return files
-
-
-def build_request(args: argparse.Namespace, files: Sequence[OutgoingFile], *,
-                  with_content: bool = True) -> send_pb2.SendMessageRequest:
-    """The SendMessageRequest for the options; attachment bytes left out when
-    ``with_content`` is false (the first chunk of SendMessageStream)."""
+def message_fields(args: argparse.Namespace,
+                   attachments: Sequence[OutgoingAttachment]) -> MessageFields:
+    """What `Tidings.send_message` sends for the options."""
     to = parse_addresses(args.to, "--to")
     cc = parse_addresses(args.cc, "--cc")
     bcc = parse_addresses(args.bcc, "--bcc")
     if not (to or cc or bcc):
         raise CliError("at least one recipient is needed: --to, --cc or --bcc")
-    message = send_pb2.OutgoingMessage(
+    fields = MessageFields(
         to=to, cc=cc, bcc=bcc, reply_to=parse_addresses(args.reply_to, "--reply-to"),
         subject=args.subject, body=_read_body(args), is_plaintext=not args.html,
         reply_to_message_id=args.reply_to_message_id or "",
-        custom_headers=_headers(args.header),
-        attachments=[send_pb2.OutgoingAttachment(
-            filename=f.filename, content=f.content if with_content else b"")
-            for f in files])
+        custom_headers=_headers(args.header), attachments=attachments)
     if args.from_address:
         name, email = parseaddr(args.from_address)
         if "@" not in email:
             raise CliError(f"--from: not an email address: {args.from_address!r}")
-        message.from_.CopyFrom(common_pb2.EmailAddress(name=name, email=email))
-    return send_pb2.SendMessageRequest(grant_id=args.grant_id, message=message,
-                                       idempotency_key=args.idempotency_key or "")
+        fields["from_"] = EmailAddress(email=email, name=name)
+    return fields
 
 
-def stream_chunks(request: send_pb2.SendMessageRequest, files: Sequence[OutgoingFile],
-                  chunk_bytes: int = CHUNK_BYTES) -> Iterator[send_pb2.SendMessageChunk]:
-    """SendMessageStream's chunks: the request first, then each attachment's bytes in
-    order, at most ``chunk_bytes`` at a time."""
-    yield send_pb2.SendMessageChunk(request=request)
-    for index, file in enumerate(files):
-        for start in range(0, len(file.content), chunk_bytes):
-            yield send_pb2.SendMessageChunk(attachment_data=send_pb2.AttachmentData(
-                attachment_index=index, data=file.content[start:start + chunk_bytes]))
-
-
-def _send(connection: Connection, args: argparse.Namespace,
-          files: Sequence[OutgoingFile]) -> send_pb2.SendMessageResponse:
-    large = sum(len(f.content) for f in files) > INLINE_LIMIT
-    request = build_request(args, files, with_content=not large)
-    channel = connection.channel()
-    try:
-        stub = send_pb2_grpc.SendServiceStub(channel)
-        reply: send_pb2.SendMessageResponse
-        if large:
-            reply = stub.SendMessageStream(stream_chunks(request, files),
-                                           timeout=connection.timeout,
-                                           metadata=connection.metadata)
-        else:
-            reply = stub.SendMessage(request, timeout=connection.timeout,
-                                     metadata=connection.metadata)
-        return reply
-    finally:
-        channel.close()
-
-
-def _run(args: argparse.Namespace) -> int:
-    connection = Connection.from_args(args)
-    output = Output(json_mode=args.json)
-    files = _read_files(args.attach)
-    try:
-        reply = _send(connection, args, files)
-    except grpc.RpcError as exc:
-        output.error(describe_error(error_from_rpc(exc), connection.address))
-        return 1
-    message = message_from_proto(reply.message)
+@client_command
+def _run(args: argparse.Namespace, client: Tidings, output: Output) -> int:
+    with contextlib.ExitStack() as files:
+        attachments = []
+        for path in args.attach:
+            try:
+                # Opened now, so an unreadable file is reported before anything is
+                # sent; the client reads it as it sends, in pieces when it is large.
+                file = files.enter_context(path.open("rb"))
+            except OSError as exc:
+                raise CliError(f"cannot read --attach {path}: {exc.strerror}") from None
+            attachments.append(OutgoingAttachment(path.name, file))
+        sent = client.send_message(args.grant_id,
+                                   idempotency_key=args.idempotency_key or None,
+                                   **message_fields(args, attachments))
+    message = sent.message
     if output.json_mode:
-        output.json({"message": message, "idempotent_replay": reply.idempotent_replay})
+        output.json({"message": message, "idempotent_replay": sent.idempotent_replay})
         return 0
     replay = " (already sent with this idempotency key; not sent again)" \
-        if reply.idempotent_replay else ""
+        if sent.idempotent_replay else ""
     output.line(f"sent message {message.id}{replay}")
     output.fields([("subject", message.subject or "(no subject)"),
                    ("to", ", ".join(str(a) for a in message.to) or "-"),

@@ -98,7 +98,7 @@ class CliRunner:
         argv = list(args)
         if connection:
             key = self.daemon.api_key if api_key is None else api_key
-            argv += ["--address", self.daemon.address, "--api-key", key]
+            argv += ["--address", self.daemon.address, f"--api-key={key}"]
         with trio.fail_after(deadline):
             return await trio.to_thread.run_sync(
                 functools.partial(self._run, argv, stdin), abandon_on_cancel=True)

@@ -3,7 +3,6 @@ passwords from stdin, folder names, --since, and SendMessageStream's chunks."""
 
 from __future__ import annotations
 
-import argparse
 import io
 from datetime import UTC, datetime
 
@@ -14,7 +13,6 @@ from tidings.cli_client import DEFAULT_ADDRESS, Connection, Output, jsonable
 from tidings.cli_events import parse_since
 from tidings.cli_grants import SyncView, read_passwords
 from tidings.cli_messages import resolve_folder
-from tidings.cli_send import OutgoingFile, build_request, stream_chunks
 from tidings.cli_support import CliError
 from tidings_client import (
     EmailAddress,
@@ -83,40 +81,6 @@ def test_since_takes_unix_seconds_or_iso_with_zone() -> None:
         parse_since("last tuesday")
 
 
-def _send_args(*argv: str) -> argparse.Namespace:
-    return build_parser().parse_args(["send", "g1", *argv])
-
-
-def test_send_request_from_options() -> None:
-    args = _send_args("--to", "Ann <ann@example.org>, bob@example.org", "--cc", "c@x.org",
-                      "--subject", "s", "--body", "b", "--from", "Me <me@example.org>",
-                      "--header", "X-A: 1", "--idempotency-key", "k")
-    request = build_request(args, [OutgoingFile("a.txt", b"abc")])
-    message = request.message
-    assert (request.grant_id, request.idempotency_key) == ("g1", "k")
-    assert [(a.name, a.email) for a in message.to] == [("Ann", "ann@example.org"),
-                                                       ("", "bob@example.org")]
-    assert [a.email for a in message.cc] == ["c@x.org"]
-    assert (message.from_.name, message.from_.email) == ("Me", "me@example.org")
-    assert message.is_plaintext and (message.subject, message.body) == ("s", "b")
-    assert [(h.name, h.value) for h in message.custom_headers] == [("X-A", "1")]
-    assert [(a.filename, a.content) for a in message.attachments] == [("a.txt", b"abc")]
-    bare = build_request(args, [OutgoingFile("a.txt", b"abc")], with_content=False)
-    assert bare.message.attachments[0].content == b""
-    with pytest.raises(CliError, match="--header"):
-        build_request(_send_args("--to", "a@x.org", "--header", "no colon"), [])
-
-
-def test_stream_chunks_request_first_then_bytes_in_order() -> None:
-    files = [OutgoingFile("a", b"0123456789"), OutgoingFile("b", b""),
-             OutgoingFile("c", b"xyz")]
-    request = build_request(_send_args("--to", "a@x.org"), files, with_content=False)
-    chunks = list(stream_chunks(request, files, chunk_bytes=4))
-    assert chunks[0].WhichOneof("part") == "request" and chunks[0].request == request
-    data = [(c.attachment_data.attachment_index, c.attachment_data.data) for c in chunks[1:]]
-    assert data == [(0, b"0123"), (0, b"4567"), (0, b"89"), (2, b"xyz")]
-
-
 def test_connection_options_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TIDINGS_ADDRESS", raising=False)
     monkeypatch.delenv("TIDINGS_API_KEY", raising=False)
@@ -130,7 +94,6 @@ def test_connection_options_and_environment(monkeypatch: pytest.MonkeyPatch) -> 
     connection = Connection.from_args(args)
     assert (connection.address, connection.api_key) == ("daemon.example:7000", "k123")
     assert connection.credentials is None
-    assert connection.metadata == (("authorization", "Bearer k123"),)
     tls = Connection.from_args(build_parser().parse_args(["grants", "list", "--tls"]))
     assert tls.credentials is not None
     missing_ca = build_parser().parse_args(["grants", "list", "--ca-file", "/nonexistent.pem"])

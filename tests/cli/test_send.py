@@ -1,8 +1,10 @@
 """`tidings send` against a real daemon: the message reaches the SMTP server and the
-sent message comes back as a table or as JSON."""
+sent message comes back as a table or as JSON; and the options as `send_message`'s
+fields."""
 
 from __future__ import annotations
 
+import argparse
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -13,8 +15,37 @@ from tests.cli.conftest import CliRunner
 from tests.clients.conftest import call
 from tests.support.dovecot import Dovecot
 from tests.support.smtpserver import SmtpServer
+from tidings.cli import build_parser
+from tidings.cli_send import message_fields
+from tidings.cli_support import CliError
+from tidings_client import EmailAddress, OutgoingAttachment
 
-pytestmark = pytest.mark.dovecot
+
+def _send_args(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(["send", "g1", *argv])
+
+
+def test_options_become_the_message_fields() -> None:
+    args = _send_args("--to", "Ann <ann@example.org>, bob@example.org", "--cc", "c@x.org",
+                      "--subject", "s", "--body", "b", "--from", "Me <me@example.org>",
+                      "--header", "X-A: 1", "--reply-to-message-id", "m1")
+    files = [OutgoingAttachment("a.txt", b"abc")]
+    fields = message_fields(args, files)
+    assert fields["to"] == [EmailAddress("ann@example.org", "Ann"),
+                            EmailAddress("bob@example.org")]
+    assert fields["cc"] == [EmailAddress("c@x.org")]
+    assert fields["bcc"] == [] and fields["reply_to"] == []
+    assert fields["from_"] == EmailAddress("me@example.org", "Me")
+    assert (fields["subject"], fields["body"], fields["is_plaintext"]) == ("s", "b", True)
+    assert fields["custom_headers"] == [("X-A", "1")]
+    assert fields["reply_to_message_id"] == "m1"
+    assert fields["attachments"] == files
+    html = message_fields(_send_args("--to", "a@x.org", "--html", "--body", "<p>"), [])
+    assert html["is_plaintext"] is False and "from_" not in html
+    with pytest.raises(CliError, match="--header"):
+        message_fields(_send_args("--to", "a@x.org", "--header", "no colon"), [])
+    with pytest.raises(CliError, match="--from: not an email address"):
+        message_fields(_send_args("--to", "a@x.org", "--from", "me"), [])
 
 
 async def grant_for_sending(cli: CliRunner, dovecot: Dovecot) -> tuple[str, str]:
@@ -33,6 +64,7 @@ def received(smtp: SmtpServer, subject: str) -> Message:
     raise AssertionError(f"no message {subject!r} reached the SMTP server")
 
 
+@pytest.mark.dovecot
 async def test_send_plain_text_with_an_attachment(cli: CliRunner, dovecot: Dovecot,
                                                   smtp_server: SmtpServer,
                                                   tmp_path: Path) -> None:
@@ -56,6 +88,7 @@ async def test_send_plain_text_with_an_attachment(cli: CliRunner, dovecot: Dovec
     assert parts["report.txt"].get_payload(decode=True) == b"quarterly figures\n"
 
 
+@pytest.mark.dovecot
 async def test_send_json_and_idempotent_replay(cli: CliRunner, dovecot: Dovecot) -> None:
     grant_id, _user = await grant_for_sending(cli, dovecot)
     rcpt, _ = dovecot.add_user()
@@ -72,10 +105,16 @@ async def test_send_json_and_idempotent_replay(cli: CliRunner, dovecot: Dovecot)
     assert again["message"]["id"] == reply["message"]["id"]
 
 
-async def test_send_refuses_bad_input(cli: CliRunner, dovecot: Dovecot) -> None:
+@pytest.mark.dovecot
+async def test_send_refuses_bad_input(cli: CliRunner, dovecot: Dovecot,
+                                      tmp_path: Path) -> None:
     no_rcpt = await cli("send", "g", "--subject", "x")
     assert no_rcpt.status == 2 and "at least one recipient" in no_rcpt.stderr
     bad = await cli("send", "g", "--to", "not an address")
     assert bad.status == 2 and "--to: not an email address" in bad.stderr
     unknown = await cli("send", "no-such-grant", "--to", "a@example.org", "--body", "x")
     assert unknown.status == 1 and unknown.stderr.startswith("tidings: ")
+    unreadable = await cli("send", "g", "--to", "a@example.org",
+                           "--attach", str(tmp_path / "missing.pdf"))
+    assert unreadable.status == 2
+    assert "cannot read --attach" in unreadable.stderr and "missing.pdf" in unreadable.stderr

@@ -149,4 +149,4 @@ async def test_folder_create_rename_delete(mailbox: Mailbox) -> None:
     assert await events_for(mailbox, created.id, "folder.deleted") == 1
     inbox = await mailbox.failure(mailbox.folders.DeleteFolder, folders_pb2.DeleteFolderRequest(
         grant_id=mailbox.grant_id, id=folders["INBOX"]))
-    assert inbox.code() == Code.INVALID_ARGUMENT
+    assert inbox.code() == Code.FAILED_PRECONDITION

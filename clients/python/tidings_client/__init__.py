@@ -1,6 +1,8 @@
 """Typed Python client for the Tidings daemon.
 
-`Tidings` for blocking code, `AsyncTidings` for asyncio. Both return the frozen values
+`Tidings` for blocking code, `AsyncTidings` for asyncio: connectors, grants, hosted
+auth, events, and the mail of each grant (folders, messages, threads, attachments,
+drafts, sending). Both return the frozen values
 of `tidings_client.models` and raise the `TidingsError` family of
 `tidings_client.errors`; `watch_events` follows the change stream across disconnects
 and daemon restarts without missing or repeating an event.
@@ -24,10 +26,13 @@ from tidings_client.errors import (
     Unimplemented,
 )
 from tidings_client.events import AsyncEventStream, EventStream
+from tidings_client.mail import TOP_LEVEL
 from tidings_client.models import (
     Attachment,
     Connector,
     ConnectorSettings,
+    Draft,
+    DraftPage,
     EmailAddress,
     Event,
     EventObject,
@@ -39,13 +44,17 @@ from tidings_client.models import (
     Message,
     MessagePage,
     Security,
+    SentMessage,
     ServerSettings,
     SyncProgress,
     SyncState,
     Thread,
+    ThreadPage,
 )
+from tidings_client.outgoing import MessageFields, OutgoingAttachment
 
 __all__ = [
+    "TOP_LEVEL",
     "AlreadyExists",
     "AsyncEventStream",
     "AsyncTidings",
@@ -53,6 +62,8 @@ __all__ = [
     "Connector",
     "ConnectorSettings",
     "DeadlineExceeded",
+    "Draft",
+    "DraftPage",
     "EmailAddress",
     "Event",
     "EventObject",
@@ -65,15 +76,19 @@ __all__ = [
     "GrantStatus",
     "InvalidArgument",
     "Message",
+    "MessageFields",
     "MessagePage",
     "NotFound",
+    "OutgoingAttachment",
     "PermissionDenied",
     "ResourceExhausted",
     "Security",
+    "SentMessage",
     "ServerSettings",
     "SyncProgress",
     "SyncState",
     "Thread",
+    "ThreadPage",
     "Tidings",
     "TidingsError",
     "Unauthenticated",

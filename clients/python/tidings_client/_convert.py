@@ -10,16 +10,20 @@ from tidings.v1 import (
     attachments_pb2,
     common_pb2,
     connectors_pb2,
+    drafts_pb2,
     events_pb2,
     folders_pb2,
     grants_pb2,
     messages_pb2,
+    send_pb2,
     threads_pb2,
 )
 from tidings_client.models import (
     Attachment,
     Connector,
     ConnectorSettings,
+    Draft,
+    DraftPage,
     EmailAddress,
     Event,
     EventObject,
@@ -31,15 +35,20 @@ from tidings_client.models import (
     Message,
     MessagePage,
     Security,
+    SentMessage,
     ServerSettings,
     SyncProgress,
     SyncState,
     Thread,
+    ThreadPage,
 )
 
 __all__ = [
     "SECURITY_TO_PROTO",
+    "attachment_from_proto",
     "connector_from_proto",
+    "draft_from_proto",
+    "draft_page_from_proto",
     "event_from_proto",
     "folder_from_proto",
     "grant_from_proto",
@@ -47,7 +56,9 @@ __all__ = [
     "ignore_reply",
     "message_from_proto",
     "message_page_from_proto",
+    "sent_message_from_proto",
     "thread_from_proto",
+    "thread_page_from_proto",
     "timestamp",
 ]
 
@@ -145,7 +156,7 @@ def _addresses(entries: Iterable[common_pb2.EmailAddress]) -> tuple[EmailAddress
     return tuple(EmailAddress(email=a.email, name=a.name) for a in entries)
 
 
-def _attachment(message: attachments_pb2.Attachment) -> Attachment:
+def attachment_from_proto(message: attachments_pb2.Attachment) -> Attachment:
     return Attachment(
         id=message.id,
         grant_id=message.grant_id,
@@ -176,12 +187,35 @@ def message_from_proto(message: messages_pb2.Message) -> Message:
         snippet=message.snippet,
         body=message.body,
         folders=tuple(message.folders),
-        attachments=tuple(_attachment(a) for a in message.attachments),
+        attachments=tuple(attachment_from_proto(a) for a in message.attachments),
         synthetic_id=message.synthetic_id,
         message_id_header=message.message_id_header,
         decoding_warnings=tuple(message.decoding_warnings),
         headers=tuple((h.name, h.value) for h in message.headers),
         raw_mime=message.raw_mime if message.HasField("raw_mime") else None,
+    )
+
+
+def draft_from_proto(message: drafts_pb2.Draft) -> Draft:
+    return Draft(
+        id=message.id,
+        grant_id=message.grant_id,
+        thread_id=message.thread_id,
+        subject=message.subject,
+        from_=_addresses(message.from_),
+        to=_addresses(message.to),
+        cc=_addresses(message.cc),
+        bcc=_addresses(message.bcc),
+        reply_to=_addresses(message.reply_to),
+        date=timestamp(message.date),
+        body=message.body,
+        is_plaintext=message.is_plaintext,
+        snippet=message.snippet,
+        attachments=tuple(attachment_from_proto(a) for a in message.attachments),
+        reply_to_message_id=message.reply_to_message_id,
+        custom_headers=tuple((h.name, h.value) for h in message.custom_headers),
+        folders=tuple(message.folders),
+        starred=message.starred,
     )
 
 
@@ -227,6 +261,10 @@ def thread_from_proto(message: threads_pb2.Thread) -> Thread:
             message_from_proto(message.latest_message)
             if message.HasField("latest_message") else None
         ),
+        latest_draft=(
+            draft_from_proto(message.latest_draft)
+            if message.HasField("latest_draft") else None
+        ),
     )
 
 
@@ -265,6 +303,21 @@ def grant_page_from_proto(reply: grants_pb2.ListGrantsResponse) -> GrantPage:
 def message_page_from_proto(reply: messages_pb2.ListMessagesResponse) -> MessagePage:
     return MessagePage(messages=tuple(message_from_proto(m) for m in reply.messages),
                        next_cursor=reply.next_cursor)
+
+
+def thread_page_from_proto(reply: threads_pb2.ListThreadsResponse) -> ThreadPage:
+    return ThreadPage(threads=tuple(thread_from_proto(t) for t in reply.threads),
+                      next_cursor=reply.next_cursor)
+
+
+def draft_page_from_proto(reply: drafts_pb2.ListDraftsResponse) -> DraftPage:
+    return DraftPage(drafts=tuple(draft_from_proto(d) for d in reply.drafts),
+                     next_cursor=reply.next_cursor)
+
+
+def sent_message_from_proto(reply: send_pb2.SendMessageResponse) -> SentMessage:
+    return SentMessage(message=message_from_proto(reply.message),
+                       idempotent_replay=reply.idempotent_replay)
 
 
 def ignore_reply(_reply: object) -> None:

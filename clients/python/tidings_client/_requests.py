@@ -7,17 +7,19 @@ An argument left as None is a field left unset: for `optional` proto fields that
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from tidings.v1 import (
     connectors_pb2,
+    drafts_pb2,
     events_pb2,
     folders_pb2,
     grants_pb2,
     messages_pb2,
+    threads_pb2,
 )
 from tidings_client._convert import SECURITY_TO_PROTO
 from tidings_client.models import GrantStatus, Security
@@ -26,15 +28,21 @@ __all__ = [
     "END_OF_LOG",
     "GrantFields",
     "connector_settings",
+    "create_folder_request",
     "create_grant_request",
     "cursor_request",
+    "list_drafts_request",
     "list_folders_request",
     "list_grants_request",
     "list_messages_request",
+    "list_threads_request",
     "set_fields",
     "subscribe_request",
     "update_connector_request",
+    "update_folder_request",
     "update_grant_request",
+    "update_message_request",
+    "update_thread_request",
 ]
 
 # GetCursor answers "just before the first event at or after this time"; no event has a
@@ -172,4 +180,65 @@ def list_messages_request(grant_id: str, *, limit: int, page_token: str,
 def list_folders_request(grant_id: str, parent_id: str | None) -> folders_pb2.ListFoldersRequest:
     request = folders_pb2.ListFoldersRequest(grant_id=grant_id)
     set_fields(request, {"parent_id": parent_id})
+    return request
+
+
+def list_threads_request(grant_id: str, *, limit: int, page_token: str,
+                         folder_id: str | None, subject: str | None, unread: bool | None,
+                         starred: bool | None) -> threads_pb2.ListThreadsRequest:
+    request = threads_pb2.ListThreadsRequest(grant_id=grant_id, limit=limit,
+                                             page_token=page_token)
+    set_fields(request, {"in_": folder_id, "subject": subject, "unread": unread,
+                         "starred": starred})
+    return request
+
+
+def _set_change(request: messages_pb2.UpdateMessageRequest | threads_pb2.UpdateThreadRequest,
+                unread: bool | None, starred: bool | None,
+                folders: str | Sequence[str] | None) -> None:
+    set_fields(request, {"unread": unread, "starred": starred})
+    if folders is not None:
+        # FolderIds is a message of its own so that "exactly these folders" differs
+        # from "leave the folders alone" (messages.proto).
+        ids = [folders] if isinstance(folders, str) else list(folders)
+        request.folders.CopyFrom(messages_pb2.FolderIds(ids=ids))
+
+
+def update_message_request(grant_id: str, message_id: str, *, unread: bool | None,
+                           starred: bool | None, folders: str | Sequence[str] | None
+                           ) -> messages_pb2.UpdateMessageRequest:
+    request = messages_pb2.UpdateMessageRequest(grant_id=grant_id, id=message_id)
+    _set_change(request, unread, starred, folders)
+    return request
+
+
+def update_thread_request(grant_id: str, thread_id: str, *, unread: bool | None,
+                          starred: bool | None, folders: str | Sequence[str] | None
+                          ) -> threads_pb2.UpdateThreadRequest:
+    request = threads_pb2.UpdateThreadRequest(grant_id=grant_id, id=thread_id)
+    _set_change(request, unread, starred, folders)
+    return request
+
+
+def create_folder_request(grant_id: str, name: str,
+                          parent_id: str | None) -> folders_pb2.CreateFolderRequest:
+    request = folders_pb2.CreateFolderRequest(grant_id=grant_id, name=name)
+    set_fields(request, {"parent_id": parent_id or None})
+    return request
+
+
+def update_folder_request(grant_id: str, folder_id: str, *, name: str | None,
+                          parent_id: str | None) -> folders_pb2.UpdateFolderRequest:
+    """``parent_id`` None leaves the parent alone; "" moves the folder to the top level
+    (the empty string is set, which folders.proto reads as "no parent")."""
+    request = folders_pb2.UpdateFolderRequest(grant_id=grant_id, id=folder_id)
+    set_fields(request, {"name": name, "parent_id": parent_id})
+    return request
+
+
+def list_drafts_request(grant_id: str, *, limit: int, page_token: str,
+                        thread_id: str | None) -> drafts_pb2.ListDraftsRequest:
+    request = drafts_pb2.ListDraftsRequest(grant_id=grant_id, limit=limit,
+                                           page_token=page_token)
+    set_fields(request, {"thread_id": thread_id})
     return request

@@ -5,16 +5,18 @@
         async for event in tidings.watch_events(grant_ids=[grant.id]):
             print(event.type, event.object_id)
 
-The methods are those of `Tidings`, awaited; see there for what each does.
+The methods are those of `Tidings`, awaited; see there for what each does. The mail
+methods come from `tidings_client.aio_mail.AsyncMailCalls`; `download_attachment` is an
+async iterator.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import grpc
 
@@ -23,56 +25,48 @@ from tidings.v1 import (
     connectors_pb2,
     connectors_pb2_grpc,
     events_pb2_grpc,
-    folders_pb2_grpc,
     grants_pb2,
     grants_pb2_grpc,
-    messages_pb2,
-    messages_pb2_grpc,
 )
 from tidings_client import _requests as req
 from tidings_client._convert import (
     connector_from_proto,
-    folder_from_proto,
     grant_from_proto,
     grant_page_from_proto,
     ignore_reply,
-    message_from_proto,
-    message_page_from_proto,
 )
+from tidings_client.aio_mail import AsyncMailCalls
 from tidings_client.client import (
     DEFAULT_MAX_BACKOFF,
     DEFAULT_TIMEOUT,
+    INLINE_SEND_LIMIT,
     channel_credentials,
     channel_options,
 )
-from tidings_client.errors import error_from_rpc
 from tidings_client.events import AsyncEventStream, Backoff
 from tidings_client.models import (
     Connector,
-    Folder,
     Grant,
     GrantPage,
     GrantStatus,
-    Message,
-    MessagePage,
     Security,
 )
 
 __all__ = ["AsyncTidings"]
 
-R = TypeVar("R")
 
-
-class AsyncTidings:
+class AsyncTidings(AsyncMailCalls):
     """`Tidings` for asyncio (grpc.aio): the same methods, awaited. Create it inside the
     event loop that will use it."""
 
     def __init__(self, address: str, api_key: str, *, tls: bool | Any = False,
                  timeout: float = DEFAULT_TIMEOUT,
-                 max_backoff: float = DEFAULT_MAX_BACKOFF) -> None:
+                 max_backoff: float = DEFAULT_MAX_BACKOFF,
+                 inline_send_limit: int = INLINE_SEND_LIMIT) -> None:
         self.address = address
         self.timeout = timeout
         self.max_backoff = max_backoff
+        self.inline_send_limit = inline_send_limit
         self._metadata = (("authorization", f"Bearer {api_key}"),)
         credentials = channel_credentials(tls)
         options = channel_options(max_backoff)
@@ -82,17 +76,8 @@ class AsyncTidings:
         self._connectors = connectors_pb2_grpc.ConnectorServiceStub(self._channel)
         self._grants = grants_pb2_grpc.GrantServiceStub(self._channel)
         self._events = events_pb2_grpc.EventServiceStub(self._channel)
-        self._folders = folders_pb2_grpc.FolderServiceStub(self._channel)
-        self._messages = messages_pb2_grpc.MessageServiceStub(self._channel)
+        self._open_mail_services(self._channel)
         self._streams: weakref.WeakSet[AsyncEventStream] = weakref.WeakSet()
-
-    async def _call(self, method: Callable[..., Any], request: Any,
-                    convert: Callable[[Any], R]) -> R:
-        try:
-            reply = await method(request, timeout=self.timeout, metadata=self._metadata)
-        except grpc.aio.AioRpcError as exc:
-            raise error_from_rpc(exc) from exc
-        return convert(reply)
 
     async def close(self) -> None:
         """End every event stream of this client, then close the connection."""
@@ -254,28 +239,3 @@ class AsyncTidings:
             self.get_cursor, cursor, grant_ids, types, Backoff(maximum=self.max_backoff))
         self._streams.add(stream)
         return stream
-
-    # Folders and messages
-
-    async def list_folders(self, grant_id: str, *, parent_id: str | None = None) -> list[Folder]:
-        return await self._call(self._folders.ListFolders,
-                                req.list_folders_request(grant_id, parent_id),
-                                lambda reply: [folder_from_proto(f) for f in reply.folders])
-
-    async def list_messages(self, grant_id: str, *, limit: int = 0, page_token: str = "",
-                      folder_id: str | None = None, subject: str | None = None,
-                      unread: bool | None = None, starred: bool | None = None,
-                      thread_id: str | None = None) -> MessagePage:
-        """One page of messages, newest first; pass `next_cursor` as ``page_token``."""
-        request = req.list_messages_request(
-            grant_id, limit=limit, page_token=page_token, folder_id=folder_id,
-            subject=subject, unread=unread, starred=starred, thread_id=thread_id)
-        return await self._call(self._messages.ListMessages, request, message_page_from_proto)
-
-    async def get_message(self, grant_id: str, message_id: str, *, include_headers: bool = False,
-                    include_raw: bool = False) -> Message:
-        request = messages_pb2.GetMessageRequest(
-            grant_id=grant_id, id=message_id, include_headers=include_headers,
-            include_raw=include_raw)
-        return await self._call(self._messages.GetMessage, request, message_from_proto)
-

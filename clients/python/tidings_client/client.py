@@ -7,17 +7,19 @@
         for event in tidings.watch_events(grant_ids=[grant.id]):
             print(event.type, event.object_id)
 
-Every method raises a `TidingsError` subclass when the daemon refuses the call.
+Connectors, grants, hosted auth and events are here; folders, messages, threads,
+attachments, drafts and sending come from `tidings_client.mail.MailCalls`. Every
+method raises a `TidingsError` subclass when the daemon refuses the call.
 """
 
 from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self
 
 import grpc
 
@@ -26,42 +28,35 @@ from tidings.v1 import (
     connectors_pb2,
     connectors_pb2_grpc,
     events_pb2_grpc,
-    folders_pb2_grpc,
     grants_pb2,
     grants_pb2_grpc,
-    messages_pb2,
-    messages_pb2_grpc,
 )
 from tidings_client import _requests as req
 from tidings_client._convert import (
     connector_from_proto,
-    folder_from_proto,
     grant_from_proto,
     grant_page_from_proto,
     ignore_reply,
-    message_from_proto,
-    message_page_from_proto,
 )
-from tidings_client.errors import Unavailable, error_from_rpc
+from tidings_client._send_requests import INLINE_SEND_LIMIT
+from tidings_client.errors import Unavailable
 from tidings_client.events import Backoff, EventStream
+from tidings_client.mail import MailCalls
 from tidings_client.models import (
     Connector,
-    Folder,
     Grant,
     GrantPage,
     GrantStatus,
-    Message,
-    MessagePage,
     Security,
 )
 
-__all__ = ["DEFAULT_MAX_BACKOFF", "DEFAULT_TIMEOUT", "Tidings", "channel_options"]
+__all__ = ["DEFAULT_MAX_BACKOFF", "DEFAULT_TIMEOUT", "INLINE_SEND_LIMIT", "Tidings",
+           "channel_options"]
 
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_BACKOFF: Final = 5.0
 # Event batches carry whole messages; gRPC's default 4 MiB receive limit is too small.
 MAX_RECEIVE_BYTES: Final = 64 * 1024 * 1024
-R = TypeVar("R")
 
 
 def channel_options(max_backoff: float) -> list[tuple[str, int]]:
@@ -86,15 +81,20 @@ def channel_credentials(tls: bool | Any) -> Any:
     return tls
 
 
-class Tidings:
-    """A connection to a Tidings daemon. Thread-safe; one per process is enough."""
+class Tidings(MailCalls):
+    """A connection to a Tidings daemon. Thread-safe; one per process is enough.
+
+    ``inline_send_limit``: attachment bytes (all of a message's together) above which
+    `send_message` streams them instead of sending one request."""
 
     def __init__(self, address: str, api_key: str, *, tls: bool | Any = False,
                  timeout: float = DEFAULT_TIMEOUT,
-                 max_backoff: float = DEFAULT_MAX_BACKOFF) -> None:
+                 max_backoff: float = DEFAULT_MAX_BACKOFF,
+                 inline_send_limit: int = INLINE_SEND_LIMIT) -> None:
         self.address = address
         self.timeout = timeout
         self.max_backoff = max_backoff
+        self.inline_send_limit = inline_send_limit
         self._metadata = (("authorization", f"Bearer {api_key}"),)
         credentials = channel_credentials(tls)
         options = channel_options(max_backoff)
@@ -103,17 +103,8 @@ class Tidings:
         self._connectors = connectors_pb2_grpc.ConnectorServiceStub(self._channel)
         self._grants = grants_pb2_grpc.GrantServiceStub(self._channel)
         self._events = events_pb2_grpc.EventServiceStub(self._channel)
-        self._folders = folders_pb2_grpc.FolderServiceStub(self._channel)
-        self._messages = messages_pb2_grpc.MessageServiceStub(self._channel)
+        self._open_mail_services(self._channel)
         self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
-
-    def _call(self, method: Callable[..., Any], request: Any,
-              convert: Callable[[Any], R]) -> R:
-        try:
-            reply = method(request, timeout=self.timeout, metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from exc
-        return convert(reply)
 
     def close(self) -> None:
         """End every event stream of this client, then close the connection."""
@@ -278,28 +269,3 @@ class Tidings:
             self.get_cursor, cursor, grant_ids, types, Backoff(maximum=self.max_backoff))
         self._streams.add(stream)
         return stream
-
-    # Folders and messages
-
-    def list_folders(self, grant_id: str, *, parent_id: str | None = None) -> list[Folder]:
-        return self._call(self._folders.ListFolders,
-                          req.list_folders_request(grant_id, parent_id),
-                          lambda reply: [folder_from_proto(f) for f in reply.folders])
-
-    def list_messages(self, grant_id: str, *, limit: int = 0, page_token: str = "",
-                      folder_id: str | None = None, subject: str | None = None,
-                      unread: bool | None = None, starred: bool | None = None,
-                      thread_id: str | None = None) -> MessagePage:
-        """One page of messages, newest first; pass `next_cursor` as ``page_token``."""
-        request = req.list_messages_request(
-            grant_id, limit=limit, page_token=page_token, folder_id=folder_id,
-            subject=subject, unread=unread, starred=starred, thread_id=thread_id)
-        return self._call(self._messages.ListMessages, request, message_page_from_proto)
-
-    def get_message(self, grant_id: str, message_id: str, *, include_headers: bool = False,
-                    include_raw: bool = False) -> Message:
-        request = messages_pb2.GetMessageRequest(
-            grant_id=grant_id, id=message_id, include_headers=include_headers,
-            include_raw=include_raw)
-        return self._call(self._messages.GetMessage, request, message_from_proto)
-

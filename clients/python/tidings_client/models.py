@@ -14,6 +14,8 @@ __all__ = [
     "Attachment",
     "Connector",
     "ConnectorSettings",
+    "Draft",
+    "DraftPage",
     "EmailAddress",
     "Event",
     "EventObject",
@@ -25,10 +27,12 @@ __all__ = [
     "Message",
     "MessagePage",
     "Security",
+    "SentMessage",
     "ServerSettings",
     "SyncProgress",
     "SyncState",
     "Thread",
+    "ThreadPage",
 ]
 
 
@@ -203,6 +207,44 @@ class MessagePage:
 
 
 @dataclass(frozen=True, slots=True)
+class SentMessage:
+    """What a send returns: the message as stored (in Sent when the grant has it)."""
+
+    message: Message
+    idempotent_replay: bool  # a repeated idempotency key: this is the first send's reply
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A draft in the grant's Drafts folder; its id stays the same across updates."""
+
+    id: str
+    grant_id: str
+    thread_id: str
+    subject: str
+    from_: tuple[EmailAddress, ...]
+    to: tuple[EmailAddress, ...]
+    cc: tuple[EmailAddress, ...]
+    bcc: tuple[EmailAddress, ...]
+    reply_to: tuple[EmailAddress, ...]
+    date: datetime  # the last save
+    body: str
+    is_plaintext: bool
+    snippet: str
+    attachments: tuple[Attachment, ...]
+    reply_to_message_id: str
+    custom_headers: tuple[tuple[str, str], ...]
+    folders: tuple[str, ...]
+    starred: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DraftPage:
+    drafts: tuple[Draft, ...]
+    next_cursor: str  # pass as page_token for the next page; empty on the last page
+
+
+@dataclass(frozen=True, slots=True)
 class Folder:
     id: str
     grant_id: str
@@ -218,8 +260,8 @@ class Folder:
 
 @dataclass(frozen=True, slots=True)
 class Thread:
-    """A thread. `latest_message` is set when the server sends the newest message (a
-    thread whose newest item is a draft has None here)."""
+    """A thread. Its newest item is either `latest_message` or, when that is a draft,
+    `latest_draft`; the other is None."""
 
     id: str
     grant_id: str
@@ -237,6 +279,13 @@ class Thread:
     latest_message_received_date: datetime | None
     latest_message_sent_date: datetime | None
     latest_message: Message | None = None
+    latest_draft: Draft | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    threads: tuple[Thread, ...]
+    next_cursor: str  # pass as page_token for the next page; empty on the last page
 
 
 EventObject = Message | Folder | Grant | Thread

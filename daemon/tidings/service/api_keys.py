@@ -28,8 +28,12 @@ _MAX_PRESENTED = 512
 
 
 def generate_api_key() -> str:
-    """A new API key: 32 random bytes, URL-safe base64 (43 characters)."""
-    return secrets.token_urlsafe(32)
+    """A new API key: 32 random bytes, URL-safe base64 (43 characters), never starting
+    with "-" (a command line would take `--api-key -x...` for an option)."""
+    while True:
+        key = secrets.token_urlsafe(32)
+        if not key.startswith("-"):
+            return key
 
 
 def hash_api_key(key: str) -> str:

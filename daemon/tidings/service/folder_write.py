@@ -125,7 +125,7 @@ class FolderWriter:
     async def delete_folder(self, grant_id: str, folder_id: str) -> None:
         folder = await self.reader.folder(grant_id, folder_id)
         if folder.role == FolderRole.INBOX:
-            raise InvalidField("id", "INBOX cannot be deleted (RFC 9051 §6.3.5)")
+            raise PreconditionFailed("INBOX cannot be deleted (RFC 9051 §6.3.5)")
         link = await self.reader.link(grant_id)
         async with changing(link, "api:delete-folder") as client:
             try:
