@@ -28,7 +28,7 @@ from rich.live import Live
 from rich.text import Text
 
 from tidings.app import RunningDaemon, run_daemon
-from tidings.demo_script import STEPS, Seen, describe
+from tidings.demo_script import ARCHIVE, STEPS, SUBJECT_SENT, Seen, describe
 from tidings.demo_setup import (
     POLL_SECONDS,
     DemoEnvironment,
@@ -131,6 +131,7 @@ class DemoSession:
             pump = EventPump(stream, self.nursery)
             await self._initial_sync(grant, pump)
             await self._script(pump)
+            await self._through_the_api(grant, pump)
         except Exception as exc:
             failure = _known_failure(exc)
             if failure is None:
@@ -214,6 +215,38 @@ class DemoSession:
                     while not expected(self._show(await pump.next())):
                         pass
         self.console.print("[green]every change arrived as its event[/]")
+
+    async def _expect(self, pump: EventPump, wanted: Callable[[Event], bool]) -> Event:
+        with trio.fail_after(STEP_DEADLINE):
+            while True:
+                event = self._show(await pump.next())
+                if wanted(event):
+                    return event
+
+    async def _through_the_api(self, grant: Grant, pump: EventPump) -> None:
+        """Send, move and delete through Tidings itself: each call changes the server
+        before it returns, and makes exactly one event per change."""
+        self.console.print("\nChanges through the Tidings API, and their events:")
+        self.console.print(f'[bold]> SendMessage "{SUBJECT_SENT}" to {grant.email}[/]')
+        sent = await _call(functools.partial(
+            self.client.send_message, grant.id, to=grant.email, subject=SUBJECT_SENT,
+            body="<p>Sent over SMTP by the daemon, saved in <b>Sent</b>.</p>"))
+        await self._expect(pump, lambda e: e.type == "message.send_success")
+        inbox = await self._expect(pump, lambda e: e.type == "message.created"
+                                   and e.subject == SUBJECT_SENT
+                                   and e.object_id != sent.message.id)
+        self.console.print(f'[bold]> UpdateMessage: star "{SUBJECT_SENT}" and move it to '
+                           f"{ARCHIVE}[/]")
+        folders = {f.name: f.id for f in await _call(self.client.list_folders, grant.id)}
+        await _call(functools.partial(self.client.update_message, grant.id, inbox.object_id,
+                                      starred=True, folders=[folders[ARCHIVE]]))
+        await self._expect(pump, lambda e: e.type == "message.updated"
+                           and e.object_id == inbox.object_id)
+        self.console.print(f'[bold]> DeleteMessage: the Sent copy of "{SUBJECT_SENT}"[/]')
+        await _call(self.client.delete_message, grant.id, sent.message.id)
+        await self._expect(pump, lambda e: e.type == "message.updated"
+                           and e.object_id == sent.message.id)
+        self.console.print("[green]every call made its change and its event[/]")
 
     def _show(self, event: Event) -> Event:
         self.seen.note(event)

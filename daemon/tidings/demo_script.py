@@ -18,10 +18,11 @@ from typing import Final
 from tidings.imap import ImapClient
 from tidings_client import Event, Folder, Message
 
-__all__ = ["STEPS", "Seen", "Step", "describe"]
+__all__ = ["ARCHIVE", "STEPS", "SUBJECT_SENT", "Seen", "Step", "describe"]
 
 SUBJECT_KEEP: Final = "Quarterly numbers are in"
 SUBJECT_DROP: Final = "Lunch on Friday?"
+SUBJECT_SENT: Final = "Hello from Tidings"
 NEW_FOLDER: Final = "Projects"
 ARCHIVE: Final = "Archive"
 

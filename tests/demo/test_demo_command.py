@@ -37,14 +37,27 @@ async def test_once_syncs_then_prints_every_scripted_event_and_cleans_up() -> No
     assert result.returncode == 0, output + result.stderr.decode()
     assert "user demo, 50 messages" in output
     assert re.search(r"initial sync complete in [\d.]+ s: 50 messages in \d+ folders", output)
-    event_lines = [line.split() for line in output.splitlines() if line.startswith("  ")]
-    seen = [words[0] for words in event_lines]
+    by_imap, _, by_api = output.partition("Changes through the Tidings API")
+    assert by_api, output
+
+    def kinds(part: str) -> list[str]:
+        return [line.split()[0] for line in part.splitlines() if line.startswith("  ")]
+
+    seen = kinds(by_imap)
     for kind in EVENT_TYPES:
         assert kind in seen, output
     # In the order of the scripted changes: two appends, flag, move, expunge, CREATE.
     scripted = [kind for kind in seen if kind in EVENT_TYPES]
     assert scripted == ["message.created", "message.created", "message.updated",
                         "message.updated", "message.deleted", "folder.created"], output
+    # Through the API: the send (its Sent copy and its delivery to the INBOX arrive in
+    # either order around message.send_success), then one event for the star-and-move
+    # and one for the delete to Trash.
+    api = [kind for kind in kinds(by_api) if kind.startswith("message.")]
+    assert sorted(api[:3]) == ["message.created", "message.created",
+                               "message.send_success"], output
+    assert api[3:] == ["message.updated", "message.updated"], output
+    assert "every call made its change and its event" in output
     assert '"Quarterly numbers are in" in Archive (unread, starred)' in output
     assert "every change arrived as its event" in output
     assert not _temp_dir(output).exists()
