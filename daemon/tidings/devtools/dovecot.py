@@ -149,6 +149,11 @@ mail_uid = nobody
 mail_gid = nogroup
 first_valid_uid = 1
 mail_plugins = $mail_plugins
+# IDLE learns of changes through inotify. A machine running many Dovecot processes can
+# use up its inotify instances (fs.inotify.max_user_instances, 128 by default); Dovecot
+# then checks the mailbox every mailbox_idle_check_interval instead (30 s by default),
+# which would make IDLE look dead: keep that fallback quick.
+mailbox_idle_check_interval = 1 secs
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.users_path}
