@@ -156,6 +156,8 @@ def scrub_text(text: str) -> str:
     Some codecs (UTF-7) let lone surrogates through; they are not valid UTF-8 and
     would break protobuf and the store. NUL is refused by PostgreSQL text columns.
     """
+    if text.isascii():  # the common case: no surrogate can be there, only NUL
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
     if _SURROGATES_OR_NUL.search(text) is None:
         return text
     return _SURROGATES_OR_NUL.sub("\ufffd", text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,6 +75,11 @@ def _charset_hint(fields: tuple[RawField, ...]) -> str | None:
     return None
 
 
+# The same senders and recipients come back message after message; parsing an address
+# list is pure (str in, tuples out), so a bounded cache saves the stdlib parser's work.
+_cached_address_list = functools.lru_cache(maxsize=4096)(parse_address_list)
+
+
 def _cap_references(ids: tuple[str, ...], warnings: list[str]) -> tuple[str, ...]:
     if len(ids) <= MAX_REFERENCES:
         return ids
@@ -90,7 +96,8 @@ class _Collector:
         self.warnings: list[str] = []
         self.text: dict[str, list[str]] = {}
         self.headers: list[tuple[str, str]] = []
-        hint = _charset_hint(fields)
+        # The hint matters only for 8-bit values, which most sections have none of.
+        hint = _charset_hint(fields) if any(not f.value.isascii() for f in fields) else None
         for field in fields:
             text, eight_bit = decode_field_bytes(field.value, hint)
             if eight_bit:
@@ -116,7 +123,7 @@ class _Collector:
         value = (self.first(name) or "") if single else self.joined(name)
         if not value:
             return ()
-        found, warnings = parse_address_list(value)
+        found, warnings = _cached_address_list(value)
         self.warnings.extend(f"{name}: {w}" for w in warnings)
         return found
 

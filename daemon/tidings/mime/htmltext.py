@@ -148,7 +148,16 @@ def _trim_link(link: str) -> str:
     return link
 
 
+def _may_link(text: str) -> bool:
+    """Whether `text` can hold a link at all: a cheap test that spares most bodies the
+    regular expression, which is slow to run over every line."""
+    lowered = text.lower()
+    return "://" in text or "www." in lowered or "mailto:" in lowered
+
+
 def _linkify_line(line: str) -> str:
+    if not _may_link(line):
+        return html.escape(line)
     out: list[str] = []
     position = 0
     for match in _LINK.finditer(line):
@@ -167,9 +176,10 @@ def text_to_html(text: str) -> str:
     """HTML for a plain-text body: escaped, ``<p>`` per paragraph, ``<br>`` per line break."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = [p for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
+    line_html = _linkify_line if _may_link(text) else html.escape
     rendered = (
         "<p>"
-        + "<br>\n".join(_linkify_line(line) for line in paragraph.strip("\n").split("\n"))
+        + "<br>\n".join(line_html(line) for line in paragraph.strip("\n").split("\n"))
         + "</p>"
         for paragraph in paragraphs
     )
@@ -188,6 +198,11 @@ def make_snippet(text: str | None, html_body: str | None, length: int = 100) -> 
         source = html_to_text(html_body[:_SNIPPET_HTML_CHARS])
     if not source:
         return ""
-    # Only the start of a long body matters; collapsing it all would waste time.
-    head = _SPACES.sub(" ", source[: length * 8 + 1024]).strip()
+    # Only the start of a long body matters; collapsing it all would waste time. A
+    # short prefix usually suffices: collapsing a prefix gives a prefix of the longer
+    # collapse, so once it holds more than ``length`` characters the answer is final.
+    for end in (length * 2 + 64, length * 8 + 1024):
+        head = _SPACES.sub(" ", source[:end]).strip()
+        if len(head) > length or end >= len(source):
+            break
     return head[:length].rstrip()

@@ -35,6 +35,8 @@ __all__ = ["FolderSyncResult", "ProgressHook", "fetch_incoming", "sync_folder", 
 log = get_logger("tidings.sync")
 
 ProgressHook = Callable[[int], Awaitable[None]]
+# One batch of heads and, per UID, whether we already hold that message.
+_Chunk = tuple[list[Head], dict[int, bool]]
 
 
 @dataclass
@@ -111,19 +113,32 @@ async def _changed_flags(client: ImapClient, folder: Folder, known: dict[int, tu
     return changes
 
 
-async def _stream_heads(client: ImapClient, uids: Sequence[int], batch: int, strict: bool,
-                        send: trio.MemorySendChannel[list[Head]]) -> None:
+async def _held(link: GrantLink, heads: Sequence[Head]) -> dict[int, bool]:
+    """Which heads name a message we already hold. Only a hint for what to fetch:
+    `apply.ingest` looks again inside its own write."""
+    return await link.store.write(functools.partial(_known_identities, grant_id=link.grant_id,
+                                                    heads=heads))
+
+
+async def _stream_heads(link: GrantLink, client: ImapClient, uids: Sequence[int], batch: int,
+                        send: trio.MemorySendChannel[_Chunk]) -> None:
+    """Heads of ``uids`` with what we hold of them, chunk by chunk. The identity lookup
+    happens here, ahead of the chunks being built and written, so that it waits for the
+    store's writer while the other stages work."""
+    strict = link.settings.strict_message_id
     async with send:
         for start in range(0, len(uids), batch):
-            await send.send(await _fetch_heads(client, uids[start:start + batch], strict))
+            heads = await _fetch_heads(client, uids[start:start + batch], strict)
+            await send.send((heads, await _held(link, heads)))
 
 
 async def _prepare_chunk(link: GrantLink, client: ImapClient, folder: Folder,
-                         heads: Sequence[Head]) -> list[apply.Incoming]:
+                         heads: Sequence[Head], held: dict[int, bool] | None = None
+                         ) -> list[apply.Incoming]:
     """Fetch the text parts of the messages we do not hold yet and build them."""
     grant_id = link.grant_id
-    held = await link.store.write(functools.partial(_known_identities, grant_id=grant_id,
-                                                    heads=heads))
+    if held is None:
+        held = await _held(link, heads)
     texts = await _fetch_texts(client, [h for h in heads if not held[h.uid]])
     return [
         apply.Incoming(
@@ -162,11 +177,11 @@ async def _store_chunk(link: GrantLink, folder: Folder, items: Sequence[apply.In
 
 
 async def _prepare_all(link: GrantLink, client: ImapClient, folder: Folder,
-                       receive: trio.MemoryReceiveChannel[list[Head]],
+                       receive: trio.MemoryReceiveChannel[_Chunk],
                        send: trio.MemorySendChannel[list[apply.Incoming]]) -> None:
     async with receive, send:
-        async for heads in receive:
-            await send.send(await _prepare_chunk(link, client, folder, heads))
+        async for heads, held in receive:
+            await send.send(await _prepare_chunk(link, client, folder, heads, held))
 
 
 async def _ingest_new(link: GrantLink, client: ImapClient, folder: Folder,
@@ -181,10 +196,10 @@ async def _ingest_new(link: GrantLink, client: ImapClient, folder: Folder,
         try:
             async with link.connect("sync-bodies", wait=False) as bodies:
                 await bodies.select(folder.name, readonly=True)
-                send_heads, receive_heads = trio.open_memory_channel[list[Head]](2)
-                send_items, receive_items = trio.open_memory_channel[list[apply.Incoming]](1)
+                send_heads, receive_heads = trio.open_memory_channel[_Chunk](2)
+                send_items, receive_items = trio.open_memory_channel[list[apply.Incoming]](2)
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(_stream_heads, client, new, batch, strict, send_heads)
+                    nursery.start_soon(_stream_heads, link, client, new, batch, send_heads)
                     nursery.start_soon(_prepare_all, link, bodies, folder, receive_heads,
                                        send_items)
                     async with receive_items:

@@ -134,16 +134,21 @@ async def list_with_status(client: ImapClient) -> tuple[list[ListEntry], dict[st
 
 
 async def discover_folders(link: GrantLink, client: ImapClient, *, emit: bool,
-                           entries: Sequence[ListEntry] | None = None
+                           entries: Sequence[ListEntry] | None = None,
+                           stored: Sequence[Folder] | None = None
                            ) -> tuple[list[Folder], list[str]]:
     """LIST the account (unless ``entries`` are given) and reconcile; returns the
-    selectable folders and the orphaned message ids."""
+    selectable folders and the orphaned message ids. ``stored`` is a recent read of
+    the stored folders: when the LIST matches it, it is the answer; otherwise (or
+    without it) the store is read."""
     if entries is None:
         entries, _ = await list_with_status(client)
-    stored = await link.store.list_folders(link.grant_id)
-    if _unchanged(stored, entries):
-        return stored, []
-    stored_names = {f.name for f in stored}
+    if stored is not None and _unchanged(stored, entries):
+        return list(stored), []
+    current = await link.store.list_folders(link.grant_id)
+    if _unchanged(current, entries):
+        return current, []
+    stored_names = {f.name for f in current}
     uidvalidities: dict[str, int] = {}
     if stored_names:
         for entry in entries:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -28,6 +28,7 @@ from tidings.imap import (
     ImapClient,
     Raw,
     Recent,
+    Response,
     ServerNo,
     Status,
     Vanished,
@@ -43,7 +44,9 @@ from tidings.sync.folder_sync import (
     window_start,
 )
 from tidings.sync.folders import discover_folders, list_with_status
+from tidings.sync.lending import ConnectionLender
 from tidings.sync.link import GrantLink
+from tidings.sync.uidvalidity import FlappingUidValidity, UidValidityHistory, mark_checked
 
 __all__ = ["FlappingUidValidity", "GrantRunner"]
 
@@ -51,19 +54,6 @@ log = get_logger("tidings.sync")
 
 IDLE_ROLES = (FolderRole.INBOX, FolderRole.SENT)
 _PUSHES = (Exists, Expunge, Fetch, Vanished, Recent)
-# A folder whose UIDVALIDITY changed on at least this many of its last sessions (and on
-# most of them) belongs to a misconfigured server.
-FLAP_WINDOW = 6
-FLAP_CHANGES = 3
-
-
-class FlappingUidValidity(Exception):
-    def __init__(self, folder: str) -> None:
-        super().__init__(f"UIDVALIDITY of {folder!r} changes on most sessions: the server "
-                         "cannot keep stable UIDs; serving stored mail, rechecking slowly")
-        self.folder = folder
-
-
 def _order(folders: Sequence[Folder]) -> list[Folder]:
     rank = {FolderRole.INBOX: 0, FolderRole.SENT: 1}
     return sorted(folders, key=lambda f: (rank.get(f.role, 2), f.name))
@@ -75,27 +65,29 @@ class GrantRunner:
         self._locks: defaultdict[str, trio.Lock] = defaultdict(trio.Lock)
         self._orphans: dict[str, float] = {}
         self._kick = trio.Event()
-        self._history: defaultdict[str, deque[bool]] = defaultdict(
-            lambda: deque(maxlen=FLAP_WINDOW))
+        self._history = UidValidityHistory()
         self.has_idle = False
         self.has_condstore = False
+        # Each IDLE watcher's connection; the INBOX one is lent to the poller and the
+        # UIDVALIDITY checker between two IDLEs (see lending.py).
+        self.lenders = {role: ConnectionLender() for role in IDLE_ROLES}
+        # The stored folders as the last poll saw them, kept until one of our tasks syncs
+        # a folder: a quiet poll then compares the server's answer without reading the
+        # store. Writes made elsewhere (the API) can only make it older than the store,
+        # which costs at most a needless sync, or a LIST that no longer matches it, which
+        # rereads the store.
+        self._polled_folders: list[Folder] | None = None
 
     # -- shared helpers ---------------------------------------------------------------------
     async def _sync(self, client: ImapClient, folder: Folder,
                     progress: ProgressHook | None = None) -> FolderSyncResult:
+        self._polled_folders = None
         async with self._locks[folder.id]:
             fresh = await self.link.store.get_folder(folder.id)
             result = await sync_folder(self.link, client, fresh, progress=progress)
-        self._note_uidvalidity(fresh, result.uidvalidity_changed)
+        self._history.note(fresh, result.uidvalidity_changed)
         self._add_orphans(result.orphans)
         return result
-
-    def _note_uidvalidity(self, folder: Folder, changed: bool) -> None:
-        history = self._history[folder.id]
-        history.append(changed)
-        flips = sum(history)
-        if flips >= FLAP_CHANGES and flips * 2 > len(history):
-            raise FlappingUidValidity(folder.name)
 
     async def _set_state(self, state: GrantState, reason: str | None) -> None:
         await self.link.store.write(functools.partial(
@@ -197,20 +189,38 @@ class GrantRunner:
 
     async def idle_loop(self, role: FolderRole) -> None:
         """Hold one connection in IDLE on the folder with ``role``; sync on every push,
-        re-issue IDLE at the preset's interval (RFC 2177 §3: before 29 minutes)."""
+        re-issue IDLE at the preset's interval (RFC 2177 §3: before 29 minutes). Between
+        two IDLEs the connection is lent to a borrower that asks for it."""
         link = self.link
         folder = await self._folder_with_role(role)
         if folder is None:
             return  # no such folder: the poller covers the rest
+        lender = self.lenders[role]
         async with link.connect(f"idle:{role}") as client:
-            while True:
-                await self._sync(client, folder)
-                async with client.idle(max_idle=link.preset.idle_interval) as pushes:
-                    while not pushes.expired and not pushes.ended_by_server:
-                        got = await pushes.next(timeout=link.preset.idle_interval)
-                        if any(isinstance(r, _PUSHES) for r in got):
-                            break
-                client.drain_unsolicited()
+            with lender.holding(client):
+                need_sync = True
+                while True:
+                    if need_sync:
+                        await self._sync(client, folder)
+                    if await lender.lend(client):
+                        need_sync = _pushed(client.drain_unsolicited())
+                        continue
+                    asked = pushed = False
+                    async with client.idle(max_idle=link.preset.idle_interval) as pushes:
+                        while not pushes.expired and not pushes.ended_by_server:
+                            got: list[Response] = []
+                            with lender.interruptible() as wait:
+                                got = await pushes.next(timeout=link.preset.idle_interval)
+                            if _pushed(got):
+                                pushed = True
+                                break
+                            if wait.cancelled_caught:
+                                asked = True
+                                break
+                    # After DONE, what the server sent before its OK is unsolicited.
+                    pushed = _pushed(client.drain_unsolicited()) or pushed
+                    # A borrower's request alone changes nothing in this folder.
+                    need_sync = pushed or not asked
 
     async def poll_loop(self) -> NoReturn:
         """Every poll interval (or at once when kicked): LIST for folder changes, STATUS
@@ -224,27 +234,70 @@ class GrantRunner:
         while True:
             started = trio.current_time()
             self._kick = trio.Event()
-            async with link.connect("poll") as client:
-                entries, statuses = await list_with_status(client)
-                all_checked = True
-                folders, orphans = await discover_folders(link, client, emit=True,
-                                                          entries=entries)
-                self._add_orphans(orphans)
-                for folder in folders:
-                    try:
-                        if await self._changed(client, folder, statuses.get(folder.name)):
-                            await self._sync(client, folder)
-                    except ServerNo as exc:
-                        all_checked = False
-                        # Deleted or renamed since LIST: the next discovery reconciles it.
-                        log.info("folder.unavailable", grant=link.grant_id, folder=folder.name,
-                                 error=exc.text)
-                        self._kick.set()
-            if all_checked:
+            if await self._poll():
                 link.stats.synced_at[link.grant_id] = time.time()
             await self._reap(started)
             with trio.move_on_after(link.settings.poll_interval):
                 await self._kick.wait()
+
+    async def _poll(self) -> bool:
+        """One poll. The questions go over the INBOX watcher's connection when it can be
+        borrowed, and a connection of the poll's own is opened only to sync what
+        changed. Returns whether every folder was checked."""
+        link = self.link
+        async with self.lenders[FolderRole.INBOX].borrow(link.settings.imap_timeout) as lent:
+            if lent is not None:
+                # The watcher's own folder is its business: RFC 9051 §6.3.11 warns that
+                # STATUS is no way to learn about the selected mailbox, and IDLE tells.
+                changed, all_checked = await self._look(lent, watched=lent.selected)
+        if lent is None:
+            async with link.connect("poll") as client:
+                changed, all_checked = await self._look(client, watched=None)
+                return await self._sync_all(client, changed) and all_checked
+        if not changed:
+            return all_checked
+        async with link.connect("poll") as client:
+            return await self._sync_all(client, changed) and all_checked
+
+    async def _look(self, client: ImapClient, watched: str | None
+                    ) -> tuple[list[Folder], bool]:
+        """LIST for folder changes, then which folders changed (all but ``watched``);
+        returns them and whether every folder could be checked."""
+        link = self.link
+        entries, statuses = await list_with_status(client)
+        folders, orphans = await discover_folders(link, client, emit=True, entries=entries,
+                                                  stored=self._polled_folders)
+        self._polled_folders = folders
+        self._add_orphans(orphans)
+        changed: list[Folder] = []
+        all_checked = True
+        for folder in folders:
+            if folder.name == watched and folder.sync_state == "live":
+                continue
+            try:
+                if await self._changed(client, folder, statuses.get(folder.name)):
+                    changed.append(folder)
+            except ServerNo as exc:
+                all_checked = False
+                self._unavailable(folder, exc)
+        return changed, all_checked
+
+    async def _sync_all(self, client: ImapClient, folders: Sequence[Folder]) -> bool:
+        """Sync ``folders``; returns whether each of them could be."""
+        synced = True
+        for folder in folders:
+            try:
+                await self._sync(client, folder)
+            except ServerNo as exc:
+                synced = False
+                self._unavailable(folder, exc)
+        return synced
+
+    def _unavailable(self, folder: Folder, exc: ServerNo) -> None:
+        # Deleted or renamed since LIST: the next discovery reconciles it.
+        log.info("folder.unavailable", grant=self.link.grant_id, folder=folder.name,
+                 error=exc.text)
+        self._kick.set()
 
     async def _changed(self, client: ImapClient, folder: Folder,
                        status: Status | None) -> bool:
@@ -268,25 +321,50 @@ class GrantRunner:
             log.info("messages.deleted", grant=self.link.grant_id, count=len(deleted))
 
     async def uidvalidity_loop(self) -> NoReturn:
-        """Every check interval: STATUS UIDVALIDITY of every folder; a change is synced
-        (which drops the UID map and rematches by identity)."""
+        """Every check interval: STATUS UIDVALIDITY of every folder (over the INBOX
+        watcher's connection when it can be borrowed); a change is synced on a
+        connection of its own (which drops the UID map and rematches by identity)."""
         link = self.link
         while True:
             await trio.sleep(link.settings.uidvalidity_check_interval)
-            async with link.connect("uidvalidity") as client:
-                for folder in await link.store.list_folders(link.grant_id):
-                    try:
-                        status = await client.status(folder.name, "UIDVALIDITY")
-                    except ServerNo:
-                        self._kick.set()  # gone since the last LIST: rediscover
-                        continue
-                    changed = status.uidvalidity != folder.uidvalidity
-                    if changed:
-                        await self._sync(client, folder)
-                    else:
-                        self._note_uidvalidity(folder, False)
-                    await link.store.write(functools.partial(
-                        _checked, folder_id=folder.id, at=time.time()))
+            async with self.lenders[FolderRole.INBOX].borrow(
+                    link.settings.imap_timeout) as lent:
+                if lent is not None:
+                    changed = await self._check_uidvalidity(lent)
+            if lent is None:
+                async with link.connect("uidvalidity") as client:
+                    await self._resync(client, await self._check_uidvalidity(client))
+            elif changed:
+                async with link.connect("uidvalidity") as client:
+                    await self._resync(client, changed)
+
+    async def _check_uidvalidity(self, client: ImapClient) -> list[Folder]:
+        """The folders whose UIDVALIDITY differs from the stored one; the others are
+        recorded as checked."""
+        link = self.link
+        changed: list[Folder] = []
+        checked: list[str] = []
+        for folder in await link.store.list_folders(link.grant_id):
+            try:
+                status = await client.status(folder.name, "UIDVALIDITY")
+            except ServerNo:
+                self._kick.set()  # gone since the last LIST: rediscover
+                continue
+            if status.uidvalidity != folder.uidvalidity:
+                changed.append(folder)
+            else:
+                self._history.note(folder, False)
+                checked.append(folder.id)
+        if checked:
+            await link.store.write(functools.partial(
+                mark_checked, folder_ids=checked, at=time.time()))
+        return changed
+
+    async def _resync(self, client: ImapClient, folders: Sequence[Folder]) -> None:
+        for folder in folders:
+            await self._sync(client, folder)
+            await self.link.store.write(functools.partial(
+                mark_checked, folder_ids=[folder.id], at=time.time()))
 
     async def retention_loop(self) -> NoReturn:
         while True:
@@ -321,13 +399,13 @@ class GrantRunner:
             last = seen
 
 
+def _pushed(responses: Sequence[object]) -> bool:
+    """Whether the server told of a change to the selected mailbox."""
+    return any(isinstance(r, _PUSHES) for r in responses)
+
+
 def _record_progress(tx: WriteTx, *, grant_id: str, progress: SyncProgress) -> None:
     tx.set_grant_progress(grant_id, progress)
-
-
-def _checked(tx: WriteTx, *, folder_id: str, at: float) -> None:
-    if tx.folder(folder_id) is not None:
-        tx.set_folder_sync(folder_id, last_uidvalidity_check=at)
 
 
 def _purge(tx: WriteTx, *, grant_id: str, before: int) -> int:
