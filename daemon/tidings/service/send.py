@@ -36,6 +36,7 @@ from tidings.service.mail_write import MailWriter, MessageChange
 from tidings.service.outgoing import Prepared, check_outgoing, prepare
 from tidings.service.verify import SslContextFactory, classify_smtp_error, smtp_params
 from tidings.store import WriteTx
+from tidings.sync import apply
 from tidings.sync.link import GrantLink
 
 __all__ = ["KEY_LIFETIME", "MAX_KEY", "SendOutcome", "Sender"]
@@ -176,7 +177,8 @@ class Sender:
         where = f"{grant.smtp.host}:{grant.smtp.port}"
         summary = {"grant_id": grant.id, "message_id_header": prepared.message_id_header,
                    "subject": prepared.subject,
-                   "to": list(prepared.recipients)}
+                   "to": [{"name": None, "email": r} for r in prepared.recipients],
+                   "recipients": list(prepared.recipients)}
         try:
             result = await smtp.send_with_retry(
                 params, grant.smtp_username, link.credentials.smtp_password,
@@ -214,10 +216,11 @@ class Sender:
                                                  MessageChange(answered=True))
             except Exception as exc:
                 log.warning("api.mark_answered_failed", grant=link.grant_id, error=str(exc))
-        payload = {"id": saved.id, "grant_id": link.grant_id,
-                   "thread_id": saved.thread_id,
+        # The message as sent (as stored in Sent when it was saved), like message.*
+        # events carry it, plus every envelope recipient (Bcc included).
+        payload = {**apply.message_payload(saved),
                    "message_id_header": prepared.message_id_header,
-                   "subject": prepared.subject, "to": list(prepared.recipients)}
+                   "recipients": list(prepared.recipients)}
         await self.store.write(lambda tx: _send_event(
             tx, grant_id=link.grant_id, kind=EventType.MESSAGE_SEND_SUCCESS, payload=payload))
         return saved
