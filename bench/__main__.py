@@ -78,6 +78,9 @@ BENCHES: Final = (
           ("--events", "5000", "--subscribers", "20"), 900),
     Bench("grpc_bridge", ("--calls", "2000", "--messages", "100000"),
           ("--calls", "1000", "--messages", "20000"), 600),
+    # Seeding 200 mailboxes and two one-minute rest windows take most of the full run.
+    Bench("cluster", ("--grants", "200"),
+          ("--grants", "30", "--rest-window", "15"), 1200),
 )
 BENCH_NAMES: Final = tuple(bench.name for bench in BENCHES)
 HEADER: Final = ("bench", "figure", "value", "baseline (same run)", "ratio", "target")

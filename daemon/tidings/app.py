@@ -189,7 +189,8 @@ async def run_daemon(
                                                          config.smtp.timeout))
             web, public_url = public_web(config.web)
             hosted = HostedAuth(store, accounts, public_url=public_url)
-            metrics = MetricsSource(store, connections=supervisor.stats)
+            metrics = MetricsSource(store, connections=supervisor.stats,
+                                    cluster=coordinator.stats if coordinator else None)
 
             def count_subscribers(count: int) -> None:
                 metrics.subscribers = count

@@ -29,6 +29,7 @@ __all__ = [
     "PostgresError",
     "PostgresServer",
     "postgres_bin_dir",
+    "restart_postgres",
     "running_postgres",
 ]
 
@@ -150,3 +151,23 @@ def _start(bin_dir: Path, user: pwd.struct_passwd | None, root: Path) -> int:
         return port
     log = (root / "log").read_text(errors="replace") if (root / "log").exists() else ""
     raise PostgresError(f"the server did not start: {failure}\n{log[-2000:]}")
+
+
+def restart_postgres(server: PostgresServer) -> None:
+    """Restart a server started by `running_postgres`, on the same port, as an operator
+    or a failover would: "fast" mode ends every open session (clients see their
+    connections drop) and the server accepts connections again when this returns."""
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        raise PostgresError("PostgreSQL is not installed: apt-get install -y postgresql")
+    with server.admin() as conn:
+        row = conn.execute("SHOW data_directory").fetchone()
+    if row is None:
+        raise PostgresError("the server did not name its data directory")
+    data = Path(str(row[0]))
+    user = pwd.getpwnam(_UNPRIVILEGED_USER) if os.geteuid() == 0 else None
+    # pg_ctl restart reuses the options of the last start (postmaster.opts) but not the
+    # log file: without -l the server would inherit this call's captured output pipes,
+    # and the call would wait for them until the server ends.
+    _run_as(user, [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "log"),
+                   "-m", "fast", "-w", "-t", "60", "restart"], cwd=data.parent)  # fmt: skip

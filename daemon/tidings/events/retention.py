@@ -9,7 +9,7 @@ from typing import NoReturn
 import structlog
 import trio
 
-from tidings.store import Store
+from tidings.store import Store, StoreError
 
 __all__ = ["purge_expired_events", "run_event_retention"]
 
@@ -34,7 +34,12 @@ async def run_event_retention(
     """Sweep every `interval` seconds; reports started after the first sweep."""
     started = False
     while True:
-        purged = await purge_expired_events(store, retention_seconds)
+        try:
+            purged = await purge_expired_events(store, retention_seconds)
+        except StoreError as exc:
+            # The database is unwell for now (a restart): sweep again next time.
+            log.warning("events.purge_failed", error=str(exc))
+            purged = 0
         if purged:
             log.info("events.purged", count=purged, retention_seconds=retention_seconds)
         if not started:

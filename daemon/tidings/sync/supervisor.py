@@ -3,7 +3,6 @@ exponential backoff and jitter; one grant's failure never disturbs another."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import random
 import ssl
@@ -17,7 +16,7 @@ import trio
 from tidings.domain import EventType, GrantState
 from tidings.imap import AuthError, ImapError
 from tidings.log import get_logger
-from tidings.store import NotFound, Store
+from tidings.store import NotFound, Store, StoreError
 from tidings.store.leases import Fenced
 from tidings.sync.apply import record_grant_state
 from tidings.sync.connection_slots import ClusterSlots
@@ -215,6 +214,13 @@ class Supervisor:
 
     async def _record(self, grant_id: str, state: GrantState, reason: str | None,
                       kind: EventType) -> None:
-        with contextlib.suppress(NotFound, Fenced):
+        try:
             await self.sync_store(grant_id).write(functools.partial(
                 record_grant_state, grant_id=grant_id, state=state, reason=reason, kind=kind))
+        except (NotFound, Fenced):
+            pass
+        except StoreError as exc:
+            # The database itself is unwell (a restart, a lost connection): the grant's
+            # state waits for the next attempt; the daemon must not fall over with it.
+            log.warning("grant.state_not_recorded", grant=grant_id, state=str(state),
+                        error=str(exc))

@@ -9,6 +9,11 @@ other's half-updated values.
 The store does not record when a grant last synced successfully, so there is no sync-lag
 gauge; the event log's last position (it grows with every change written) and the folders
 per sync state show whether sync is moving instead.
+
+On a cluster node (a PostgreSQL store) the coordinator's lease figures are added: leases
+held here, nodes it saw live, and counters of leases acquired, given back to even out
+the load, and lost (taken over by another node after this one missed its renewals).
+Cluster-wide totals are the sum over the nodes' scrapes.
 """
 
 from __future__ import annotations
@@ -25,13 +30,42 @@ from prometheus_client.process_collector import ProcessCollector
 from tidings.domain import GrantState
 from tidings.log import get_logger
 from tidings.store import Store, StoreError
+from tidings.sync.cluster import ClusterStats
 from tidings.sync.link import ConnectionStats
 
-__all__ = ["Figures", "FiguresCollector", "MetricsSource", "render_metrics"]
+__all__ = ["ClusterFigures", "Figures", "FiguresCollector", "MetricsSource", "render_metrics"]
 
 log = get_logger("tidings.web")
 
 SYNC_STATES: Final = ("new", "initial", "live")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterFigures:
+    """This node's part in the cluster, copied from the coordinator's `ClusterStats` at
+    scrape time (they keep changing while a scrape renders)."""
+
+    leases_held: int
+    nodes_live: int
+    lease_acquisitions: int
+    lease_releases: int
+    leases_lost: int
+    rebalances: int
+    rounds_failed: int
+    last_round_age: float  # seconds since the last successful round; 0 before the first
+
+    @classmethod
+    def read(cls, stats: ClusterStats, now: float) -> ClusterFigures:
+        return cls(
+            leases_held=stats.held,
+            nodes_live=stats.live_nodes,
+            lease_acquisitions=stats.acquired_total,
+            lease_releases=stats.released_total,
+            leases_lost=stats.lost_total,
+            rebalances=stats.rebalances_total,
+            rounds_failed=stats.rounds_failed_total,
+            last_round_age=max(0.0, now - stats.last_round_at) if stats.last_round_at else 0.0,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,15 +80,18 @@ class Figures:
     uptime: float
     sync_lag_max: float = 0.0
     sync_lag_mean: float = 0.0
+    cluster: ClusterFigures | None = None  # None: not a cluster node (SQLite store)
 
 
 @dataclass(eq=False)
 class MetricsSource:
     """What /metrics and /healthz read. The event stream servicer keeps `subscribers`
-    up to date (add one when a stream opens, take one away when it ends)."""
+    up to date (add one when a stream opens, take one away when it ends). `cluster` is
+    the coordinator's figures on a cluster node, None otherwise."""
 
     store: Store
     connections: ConnectionStats = field(default_factory=ConnectionStats)
+    cluster: ClusterStats | None = None
     subscribers: int = 0
     clock: Callable[[], float] = time.time
     started_at: float = field(default=0.0)
@@ -81,6 +118,7 @@ class MetricsSource:
             imap_connections_opened=self.connections.opened_total,
             started_at=self.started_at,
             uptime=max(0.0, now - self.started_at),
+            cluster=None if self.cluster is None else ClusterFigures.read(self.cluster, now),
         )
 
     async def health(self) -> dict[str, Any]:
@@ -158,6 +196,49 @@ class FiguresCollector:
         yield GaugeMetricFamily(
             "tidings_uptime_seconds", "Seconds since the daemon started.", value=f.uptime
         )
+        if f.cluster is not None:
+            yield from _cluster_metrics(f.cluster)
+
+
+def _cluster_metrics(c: ClusterFigures) -> Iterable[Metric]:
+    yield GaugeMetricFamily(
+        "tidings_cluster_leases_held", "Grant leases this node holds (grants it syncs).",
+        value=c.leases_held,
+    )
+    yield GaugeMetricFamily(
+        "tidings_cluster_nodes_live",
+        "Nodes this node saw heartbeating within a lease's lifetime (itself included).",
+        value=c.nodes_live,
+    )
+    yield CounterMetricFamily(
+        "tidings_cluster_lease_acquisitions",
+        "Leases this node took: new grants, grants of nodes that left or died, rebalancing.",
+        value=c.lease_acquisitions,
+    )
+    yield CounterMetricFamily(
+        "tidings_cluster_lease_releases",
+        "Leases this node gave back to even out the load.", value=c.lease_releases,
+    )
+    yield CounterMetricFamily(
+        "tidings_cluster_leases_lost",
+        "Leases this node lost: not renewed in time (a pause, a database outage) and taken"
+        " over or expired; their grants' writes from here are refused.",
+        value=c.leases_lost,
+    )
+    yield CounterMetricFamily(
+        "tidings_cluster_rebalances", "Rounds in which this node gave leases back.",
+        value=c.rebalances,
+    )
+    yield CounterMetricFamily(
+        "tidings_cluster_rounds_failed",
+        "Lease rounds that failed (the database did not answer).", value=c.rounds_failed,
+    )
+    yield GaugeMetricFamily(
+        "tidings_cluster_last_round_age_seconds",
+        "Seconds since this node's last successful lease round (0 before the first);"
+        " past the lease lifetime its leases are gone.",
+        value=c.last_round_age,
+    )
 
 
 def render_metrics(figures: Figures) -> bytes:

@@ -23,6 +23,7 @@ import structlog
 import trio
 from psycopg import sql
 
+from tidings.store.errors import StoreError
 from tidings.store.postgres import reads
 from tidings.store.postgres.connection import Conn, connect
 
@@ -99,7 +100,7 @@ class LogListener:
                     self._deliver(reads.last_position(self._conn))
                 failures = 0
                 self._follow(self._conn)
-            except psycopg.Error as exc:
+            except (psycopg.Error, StoreError) as exc:  # connect() wraps its failures
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
                 failures += 1
                 log.warning("store.listener.disconnected", error=str(exc), retry_in=delay)

@@ -56,6 +56,18 @@ def _translate(exc: BaseException) -> BaseException:
     return translated
 
 
+DEADLOCK_RETRIES: Final = 3
+
+
+def _deadlocked(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.errors.DeadlockDetected):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 class Writer:
     """Runs on its own thread; `on_done(batch, last_position)` is called in the trio thread."""
 
@@ -145,19 +157,9 @@ class Writer:
             tx = self._tx
             tx.begin_transaction()
             for job in batch:
-                conn.execute("SAVEPOINT job")
-                tx.begin_job()
-                try:
-                    job.result = job.fn(tx)
-                    position = tx.end_job()
-                except BaseException as exc:  # the caller gets it, whatever it is
-                    tx.abort_job()
-                    job.error = _translate(exc)
-                    conn.execute("ROLLBACK TO SAVEPOINT job")
-                else:
-                    if position is not None:
-                        last_position = position
-                conn.execute("RELEASE SAVEPOINT job")
+                position = self._run_job(conn, job)
+                if position is not None:
+                    last_position = position
             if last_position is not None:
                 # Delivered to every listening node when, and only if, this commits.
                 conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(last_position)))
@@ -176,6 +178,31 @@ class Writer:
                     job.result, job.error = None, failure
             return None
         return last_position
+
+    def _run_job(self, conn: Conn, job: WriteJob) -> int | None:
+        """Run one write function in its own savepoint; returns the last position it
+        appended. A deadlock with another node's transaction (one holds rows and waits
+        for the event log lock, the other the reverse) rolls the function back, which
+        frees its locks so the other can finish, and runs it again."""
+        tx = self._tx
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            conn.execute("SAVEPOINT job")
+            tx.begin_job()
+            try:
+                job.result = job.fn(tx)
+                position = tx.end_job()
+            except BaseException as exc:  # the caller gets it, whatever it is
+                tx.abort_job()
+                conn.execute("ROLLBACK TO SAVEPOINT job")
+                conn.execute("RELEASE SAVEPOINT job")
+                if _deadlocked(exc) and attempt < DEADLOCK_RETRIES:
+                    log.info("store.deadlock_retried", attempt=attempt + 1)
+                    continue
+                job.error = _translate(exc)
+                return None
+            conn.execute("RELEASE SAVEPOINT job")
+            return position
+        return None
 
     def _rollback(self) -> None:
         conn = self._conn
