@@ -300,11 +300,6 @@ def private_postgres() -> Iterator[PostgresServer]:
         pytest.fail(f"{exc} (.ci/run installs the postgresql package)")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known bug: a node can still exit when PostgreSQL restarts under it ('tidings: database"
-    " error: terminating connection due to administrator command'); a StoreError from a"
-    " read during the restart escapes somewhere above the grant tasks. Recording a grant's"
-    " state, the retention sweep and the LISTEN thread now survive the restart"))
 async def test_every_node_recovers_when_postgresql_restarts_mid_sync(
         tmp_path: Path, private_postgres: PostgresServer, dovecot: Dovecot,
         smtp_server: SmtpServer, nursery: trio.Nursery) -> None:

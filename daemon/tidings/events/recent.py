@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Set as AbstractSet
-from typing import NoReturn
+from typing import Final, NoReturn
 
 import trio
 
 from tidings.domain import Event, EventType
 from tidings.events.hub import EventHub
-from tidings.store import Store
+from tidings.log import get_logger
+from tidings.store import Store, StoreError
+
+log = get_logger("tidings.events")
+
+# After a failed read of the log (the database restarting), try again this much later.
+RETRY_AFTER: Final = 0.5
 
 __all__ = ["RecentEvents"]
 
@@ -84,7 +90,15 @@ class RecentEvents:
             # can be read; asking the store instead would cost a thread hop per commit.
             end = self._hub.position
             while self._end < end:
-                got = await self._store.read_events(self._end, self._read_batch, through=end)
+                try:
+                    got = await self._store.read_events(self._end, self._read_batch,
+                                                        through=end)
+                except StoreError as exc:
+                    # The database is unwell for now (a restart): subscribers wait a
+                    # little; nothing is skipped, the read is tried again.
+                    log.warning("events.head_read_failed", error=str(exc))
+                    await trio.sleep(RETRY_AFTER)
+                    continue
                 self._append(got, end if len(got) < self._read_batch else got[-1].position)
             await self._hub.wait_beyond(self._end)
 

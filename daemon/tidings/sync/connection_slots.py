@@ -19,7 +19,7 @@ from typing import Final
 import trio
 
 from tidings.log import get_logger
-from tidings.store import Store, WriteTx
+from tidings.store import Store, StoreError, WriteTx
 
 __all__ = ["SLOT_TTL", "ClusterSlots"]
 
@@ -46,10 +46,13 @@ class ClusterSlots:
         self.ttl = ttl
         self._clock = clock
         self._serial = itertools.count(1)
+        self._unreleased: set[tuple[str, int, str]] = set()
 
     async def take(self, grant_id: str, cap: int, *, wait: bool = True) -> tuple[int, str]:
         """A slot for one connection: (slot, holder). Waits, polling with a growing pause,
         until one is free; with ``wait=False`` raises `trio.WouldBlock` at once instead."""
+        if self._unreleased:
+            await self._release_leftovers()
         holder = f"{self.node_id}:{next(self._serial)}"
         pause = _FIRST_WAIT
         while True:
@@ -66,6 +69,19 @@ class ClusterSlots:
             pause = min(_LONGEST_WAIT, pause * 2)
 
     async def release(self, grant_id: str, slot: int, holder: str) -> None:
+        """Give the slot back. When the database cannot be reached (a restart), the slot
+        is remembered and given back before the next one is taken: the coordinator
+        renews every slot of this node, so a forgotten one would never expire."""
         with trio.CancelScope(shield=True):
-            await self.store.write(
-                lambda tx: tx.release_connection_slot(grant_id, slot, holder))
+            try:
+                await self.store.write(
+                    lambda tx: tx.release_connection_slot(grant_id, slot, holder))
+            except StoreError as exc:
+                self._unreleased.add((grant_id, slot, holder))
+                log.warning("cluster.slot_release_failed", grant=grant_id, slot=slot,
+                            error=str(exc))
+
+    async def _release_leftovers(self) -> None:
+        for grant_id, slot, holder in sorted(self._unreleased):
+            self._unreleased.discard((grant_id, slot, holder))
+            await self.release(grant_id, slot, holder)
