@@ -105,7 +105,7 @@ async def test_a_stalled_subscriber_blocks_nobody_and_loses_nothing(
     try:
         # Both follow the live log; then the stalled one stops reading.
         await _deliver(dovecot, user, password, "before")
-        await live.wait_for(_is_created("before"))
+        await live.wait_for(_is_created("before"), seconds=DEADLINE)
         with trio.fail_after(30):
             received = await trio.to_thread.run_sync(
                 _read_until, stalled, _is_created("before"), abandon_on_cancel=True)
