@@ -11,16 +11,15 @@ from datetime import UTC, datetime
 
 from tidings.domain import Folder, FolderRole, Message
 from tidings.domain.outgoing import OutgoingMessage
-from tidings.imap import CommandError
 from tidings.log import get_logger
 from tidings.mime.compose import strip_header_fields
 from tidings.service.errors import InvalidField, NotFound, PreconditionFailed
 from tidings.service.mail_changes import (
     LocationChange,
     changing,
+    expunge,
     find_uid,
     record_change,
-    require_uidplus_or,
     select_for_change,
     store_appended,
 )
@@ -96,11 +95,7 @@ class Drafts:
             if replacing is not None:
                 old = [loc.uid for loc in replacing.locations
                        if loc.folder_id == folder.id and loc.uid is not None and loc.uid != uid]
-                try:
-                    await client.uid_store(old, "+FLAGS", ["\\Deleted"])
-                    await client.uid_expunge(old)
-                except CommandError as exc:
-                    raise require_uidplus_or(exc) from None
+                await expunge(client, old)
             if uid is None:
                 raise PreconditionFailed("the mail server did not say where it saved the draft")
             return await store_appended(link, client, folder, uid, replacing=replacing)
@@ -133,11 +128,7 @@ class Drafts:
         link = await self.reader.link(grant_id)
         async with changing(link, "api:delete-draft") as client:
             await select_for_change(client, folder)
-            try:
-                await client.uid_store(uids, "+FLAGS", ["\\Deleted"])
-                await client.uid_expunge(uids)
-            except CommandError as exc:
-                raise require_uidplus_or(exc) from None
+            await expunge(client, uids)
             await record_change(link, message.id, LocationChange(
                 removed=tuple((folder.id, uid) for uid in uids)))
 

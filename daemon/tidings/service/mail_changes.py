@@ -26,6 +26,7 @@ __all__ = [
     "LocationChange",
     "changing",
     "deleted_payload",
+    "expunge",
     "find_uid",
     "record_change",
     "select_for_change",
@@ -74,6 +75,16 @@ async def find_uid(client: ImapClient, message_id_header: str) -> int | None:
 
 def require_uidplus_or(exc: CommandError) -> PreconditionFailed:
     return PreconditionFailed(f"the mail server cannot do this safely: {exc}")
+
+
+async def expunge(client: ImapClient, uids: Sequence[int]) -> None:
+    """Remove exactly these UIDs from the selected folder: \\Deleted, then UID EXPUNGE
+    (RFC 4315 §2.1), which leaves other clients' \\Deleted mail alone."""
+    try:
+        await client.uid_store(uids, "+FLAGS", ["\\Deleted"])
+        await client.uid_expunge(uids)
+    except CommandError as exc:
+        raise require_uidplus_or(exc) from None
 
 
 def deleted_payload(message: Message) -> dict[str, str]:

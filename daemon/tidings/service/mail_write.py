@@ -18,6 +18,7 @@ from tidings.service.errors import InvalidField, PreconditionFailed
 from tidings.service.mail_changes import (
     LocationChange,
     changing,
+    expunge,
     find_uid,
     record_change,
     require_uidplus_or,
@@ -33,7 +34,6 @@ log = get_logger("tidings.service")
 
 SEEN = "\\Seen"
 FLAGGED = "\\Flagged"
-DELETED = "\\Deleted"
 ANSWERED = "\\Answered"
 
 
@@ -165,8 +165,7 @@ class MailWriter:
                 added += await self._destination_uids(client, message, target, uids, mapping)
             for source, uids in leave:
                 await select_for_change(client, source)
-                await client.uid_store(uids, "+FLAGS", [DELETED])
-                await client.uid_expunge(uids)
+                await expunge(client, uids)
                 removed += [(source.id, uid) for uid in uids]
         except CommandError as exc:
             raise require_uidplus_or(exc) from None
@@ -199,14 +198,10 @@ class MailWriter:
                                           MessageChange(folder_ids=(trash.id,)), [trash])
             else:
                 removed: list[tuple[str, int]] = []
-                try:
-                    for folder, uids in copies:
-                        await select_for_change(client, folder)
-                        await client.uid_store(uids, "+FLAGS", [DELETED])
-                        await client.uid_expunge(uids)
-                        removed += [(folder.id, uid) for uid in uids]
-                except CommandError as exc:
-                    raise require_uidplus_or(exc) from None
+                for folder, uids in copies:
+                    await select_for_change(client, folder)
+                    await expunge(client, uids)
+                    removed += [(folder.id, uid) for uid in uids]
                 done = LocationChange(removed=tuple(removed))
             await record_change(link, message.id, done)
         log.info("api.message_deleted", grant=grant_id, message=message_id,

@@ -184,18 +184,13 @@ class Sender:
                 params, grant.smtp_username, link.credentials.smtp_password,
                 prepared.sender, prepared.recipients, prepared.wire,
                 attempts=self._attempts, base_delay=self._retry_delay)
-        except smtp.SmtpError as exc:
-            failure = _smtp_failure(exc, where)
+        except (smtp.SmtpError, OSError) as exc:
+            failure = (_smtp_failure(exc, where) if isinstance(exc, smtp.SmtpError)
+                       else Unreachable("smtp", f"cannot connect to {where}: {exc}"))
             await self.store.write(lambda tx: _send_event(
                 tx, grant_id=grant.id, kind=EventType.MESSAGE_SEND_FAILED,
                 payload={**summary, "error": failure.message}))
             log.warning("api.send_failed", grant=grant.id, error=failure.message)
-            raise failure from None
-        except OSError as exc:
-            failure = Unreachable("smtp", f"cannot connect to {where}: {exc}")
-            await self.store.write(lambda tx: _send_event(
-                tx, grant_id=grant.id, kind=EventType.MESSAGE_SEND_FAILED,
-                payload={**summary, "error": failure.message}))
             raise failure from None
         refused = dict(result.refused)
         log.info("api.sent", grant=grant.id, recipients=len(prepared.recipients),
