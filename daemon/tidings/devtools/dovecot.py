@@ -11,6 +11,7 @@ Dovecot that may switch to that user).
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import itertools
 import os
@@ -336,6 +337,8 @@ def _chown_tree(path: Path) -> None:
     uid = pwd.getpwnam("nobody").pw_uid
     gid = grp.getgrnam("nogroup").gr_gid
     for dirpath, _dirs, files in os.walk(path):
-        os.chown(dirpath, uid, gid)
-        for name in files:
-            os.chown(os.path.join(dirpath, name), uid, gid)
+        for entry in (dirpath, *(os.path.join(dirpath, name) for name in files)):
+            # A running Dovecot creates and removes lock files (dovecot-uidlist.lock) in
+            # the maildir: one listed a moment ago may be gone already.
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(entry, uid, gid)
