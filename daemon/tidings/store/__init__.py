@@ -21,7 +21,7 @@ from tidings.store.interface import CommitListener, Store
 from tidings.store.keys import CredentialCipher, decode_key, load_or_create_key
 from tidings.store.queries import KEEP, MAX_LIMIT, Keep, MessageQuery, Page, ThreadQuery
 from tidings.store.sqlite import SqliteStore
-from tidings.store.write_tx import WriteTx
+from tidings.store.write_tx import SubjectLatest, ThreadLink, WriteTx
 
 __all__ = [
     "KEEP",
@@ -41,6 +41,8 @@ __all__ = [
     "Store",
     "StoreClosed",
     "StoreError",
+    "SubjectLatest",
+    "ThreadLink",
     "ThreadQuery",
     "WriteTx",
     "decode_key",

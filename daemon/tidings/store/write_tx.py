@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from tidings.domain import (
     Connector,
@@ -26,7 +27,27 @@ from tidings.store.leases import ClusterView, NodeRecord
 from tidings.store.queries import KEEP, Keep
 from tidings.store.send_keys import SendKey
 
-__all__ = ["WriteTx"]
+__all__ = ["SubjectLatest", "ThreadLink", "WriteTx"]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadLink:
+    """A stored message tied to a Message-ID: it has that Message-ID, or refers to it in
+    In-Reply-To/References (RFC 5322 §3.6.4)."""
+
+    key: str
+    message_id: str
+    thread_id: str
+    date: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectLatest:
+    """The latest stored message (by date, then id) with a given normalized subject."""
+
+    date: int
+    message_id: str
+    thread_id: str
 
 
 class WriteTx(ABC):
@@ -118,6 +139,12 @@ class WriteTx(ABC):
         (grant, Message-ID, content hash) must be unique (`Conflict` otherwise).
         """
 
+    def insert_messages(self, messages: Sequence[Message]) -> None:
+        """`insert_message` for each, in order; a back end may write them in bulk (a sync
+        stores hundreds at a time)."""
+        for message in messages:
+            self.insert_message(message)
+
     @abstractmethod
     def find_message(
         self, grant_id: str, message_id_header: str, content_hash: str | None
@@ -127,6 +154,18 @@ class WriteTx(ABC):
         With a content hash, both must match: it tells apart different messages that share
         a Message-ID. Without one, the oldest message with that Message-ID is returned.
         """
+
+    def find_messages(
+        self, grant_id: str, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """`find_message` for many (Message-ID, content hash) pairs: the ids of those
+        stored, by identity."""
+        found: dict[tuple[str, str], str] = {}
+        for identity in dict.fromkeys(identities):
+            message_id = self.find_message(grant_id, *identity)
+            if message_id is not None:
+                found[identity] = message_id
+        return found
 
     @abstractmethod
     def add_location(self, message_id: str, folder_id: str, uid: int) -> None:
@@ -180,6 +219,17 @@ class WriteTx(ABC):
     def thread_for_subject(self, grant_id: str, normalized_subject: str, since: int) -> str | None:
         """The thread of the latest message received since `since` whose normalized subject
         (`tidings.domain.normalize_subject`) is the one given."""
+
+    @abstractmethod
+    def thread_links(self, grant_id: str, keys: Sequence[str]) -> list[ThreadLink]:
+        """Every stored message whose Message-ID is one of `keys` or that refers to one:
+        what threading a batch of new messages needs, in one look-up."""
+
+    @abstractmethod
+    def latest_by_subject(
+        self, grant_id: str, normalized_subjects: Sequence[str]
+    ) -> dict[str, SubjectLatest]:
+        """The latest message for each normalized subject that has one."""
 
     @abstractmethod
     def set_message_thread(self, message_id: str, thread_id: str) -> None: ...

@@ -10,16 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tidings.domain import (
-    EventType,
-    Folder,
-    GrantState,
-    Message,
-    NewEvent,
-    new_id,
-    normalize_subject,
-)
+from tidings.domain import EventType, Folder, GrantState, Message, NewEvent
 from tidings.store import WriteTx
+from tidings.sync.threader import assign_threads
 
 __all__ = [
     "Incoming",
@@ -33,10 +26,6 @@ __all__ = [
     "update_flags",
     "without_location",
 ]
-
-# A reply whose references are unknown joins a thread by subject only within this span.
-SUBJECT_THREAD_SPAN = 30 * 86400
-
 
 def message_payload(message: Message) -> dict[str, Any]:
     """What an event says about a message (no bodies: clients fetch those on demand)."""
@@ -84,29 +73,6 @@ def _event(tx: WriteTx, grant_id: str, kind: EventType, object_id: str,
                              payload=payload))
 
 
-def _had_reply_prefix(subject: str) -> bool:
-    return normalize_subject(subject) != " ".join(subject.split()).casefold()
-
-
-def assign_thread(tx: WriteTx, message: Message) -> tuple[str, bool]:
-    """The thread a new message joins (JWZ-style: by References/In-Reply-To, then by
-    subject for replies), merging threads the message shows to be one.
-    Returns (thread id, whether the thread already existed)."""
-    refs = list(dict.fromkeys((*message.references, *message.in_reply_to,
-                               message.message_id_header)))
-    threads = tx.threads_for_references(message.grant_id, refs)
-    if threads:
-        if len(threads) > 1:
-            tx.merge_threads(threads[0], threads[1:])
-        return threads[0], True
-    if _had_reply_prefix(message.subject) or message.in_reply_to:
-        found = tx.thread_for_subject(message.grant_id, normalize_subject(message.subject),
-                                      message.date - SUBJECT_THREAD_SPAN)
-        if found is not None:
-            return found, True
-    return new_id(), False
-
-
 @dataclass
 class IngestOutcome:
     created: int = 0
@@ -131,30 +97,70 @@ def ingest(tx: WriteTx, *, grant_id: str, folder_id: str, items: Sequence[Incomi
            emit: bool) -> IngestOutcome:
     """Record UIDs seen in a folder. A message we already hold (same identity) gains a
     location — a move or copy, or a rematch after a UIDVALIDITY reset, which is silent;
-    anything else is stored as new. ``emit`` is False during initial sync."""
+    anything else is stored as new. ``emit`` is False during initial sync.
+
+    The items go in runs without a repeated identity; each run's new messages are
+    threaded and stored together, and its events follow the items' order."""
     outcome = IngestOutcome()
+    start = 0
+    while start < len(items):
+        end = _distinct_run(items, start)
+        _ingest_run(tx, grant_id, folder_id, items[start:end], emit, outcome)
+        start = end
+    return outcome
+
+
+def _identity(item: Incoming) -> tuple[str, str]:
+    return item.message_id_header, item.content_hash
+
+
+def _distinct_run(items: Sequence[Incoming], start: int) -> int:
+    """The end of the run from `start` in which no identity repeats (a second copy of a
+    message must see the first one stored, to become its second location)."""
+    seen: set[tuple[str, str]] = set()
+    for index in range(start, len(items)):
+        identity = _identity(items[index])
+        if identity in seen:
+            return index
+        seen.add(identity)
+    return len(items)
+
+
+def _ingest_run(tx: WriteTx, grant_id: str, folder_id: str, items: Sequence[Incoming],
+                emit: bool, outcome: IngestOutcome) -> None:
+    known = tx.find_messages(grant_id, [_identity(item) for item in items])
+    new = [item.message for item in items
+           if _identity(item) not in known and item.message is not None]
+    threading = assign_threads(tx, grant_id, new)
+    for into, others in threading.merges.items():
+        tx.merge_threads(into, others)
+    stored = {message.id: (_with_thread(message, thread_id), joined)
+              for message, thread_id, joined in zip(new, threading.thread_ids,
+                                                    threading.joined, strict=True)}
+    tx.insert_messages([message for message, _joined in stored.values()])
     for item in items:
-        existing = tx.find_message(grant_id, item.message_id_header, item.content_hash)
+        existing = known.get(_identity(item))
         if existing is not None:
             _ingest_known(tx, existing, folder_id, item, emit, outcome)
-            continue
-        if item.message is None:
-            continue  # identity vanished meanwhile; the next sync fetches it afresh
-        thread_id, joined = assign_thread(tx, item.message)
-        message = _with_thread(item.message, thread_id)
-        tx.insert_message(message)
-        outcome.created += 1
-        outcome.created_ids.append(message.id)
-        if emit:
-            stored = tx.message(message.id) or message
-            _event(tx, grant_id, EventType.MESSAGE_CREATED, message.id, message_payload(stored))
-            outcome.events += 1
-            if joined:
-                _event(tx, grant_id, EventType.THREAD_REPLIED, thread_id,
-                       {"thread_id": thread_id, "message_id": message.id,
-                        "grant_id": grant_id})
-                outcome.events += 1
-    return outcome
+        elif item.message is not None:  # else: identity vanished; the next sync refetches
+            message, joined = stored[item.message.id]
+            _created(tx, message, joined, emit, outcome)
+
+
+def _created(tx: WriteTx, message: Message, joined: bool, emit: bool,
+             outcome: IngestOutcome) -> None:
+    outcome.created += 1
+    outcome.created_ids.append(message.id)
+    if not emit:
+        return
+    stored = tx.message(message.id) or message
+    _event(tx, message.grant_id, EventType.MESSAGE_CREATED, message.id, message_payload(stored))
+    outcome.events += 1
+    if joined:
+        _event(tx, message.grant_id, EventType.THREAD_REPLIED, stored.thread_id,
+               {"thread_id": stored.thread_id, "message_id": message.id,
+                "grant_id": message.grant_id})
+        outcome.events += 1
 
 
 def _with_thread(message: Message, thread_id: str) -> Message:

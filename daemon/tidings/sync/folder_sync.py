@@ -83,8 +83,8 @@ async def _fetch_texts(client: ImapClient, heads: Sequence[Head]) -> dict[int, F
 
 
 def _known_identities(tx: WriteTx, grant_id: str, heads: Sequence[Head]) -> dict[int, bool]:
-    return {h.uid: tx.find_message(grant_id, h.message_id, h.content_hash) is not None
-            for h in heads}
+    found = tx.find_messages(grant_id, [(h.message_id, h.content_hash) for h in heads])
+    return {h.uid: (h.message_id, h.content_hash) in found for h in heads}
 
 
 def _ingest_batch(tx: WriteTx, *, grant_id: str, folder_id: str,

@@ -17,6 +17,7 @@ from tidings.store.sqlite.rows import (
     encode_flags,
     message_params,
 )
+from tidings.store.write_tx import SubjectLatest, ThreadLink
 
 __all__ = ["MailTx"]
 
@@ -243,6 +244,35 @@ class MailTx(TxBase):
             (grant_id, normalized_subject, since),
         ).fetchone()
         return str(row[0]) if row else None
+
+    def thread_links(self, grant_id: str, keys: Sequence[str]) -> list[ThreadLink]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        rows = self._conn.execute(
+            "SELECT message_id_header, id, thread_id, date FROM messages"
+            " WHERE grant_id = %s AND message_id_header = ANY(%s)"
+            " UNION ALL SELECT r.ref, m.id, m.thread_id, m.date FROM message_refs r"
+            " JOIN messages m ON m.id = r.message_id WHERE r.grant_id = %s AND r.ref = ANY(%s)",
+            (grant_id, wanted, grant_id, wanted),
+        )
+        return [ThreadLink(key, message_id, thread_id, date)
+                for key, message_id, thread_id, date in rows]
+
+    def latest_by_subject(
+        self, grant_id: str, normalized_subjects: Sequence[str]
+    ) -> dict[str, SubjectLatest]:
+        wanted = sorted({s for s in normalized_subjects if s})
+        if not wanted:
+            return {}
+        rows = self._conn.execute(
+            "SELECT DISTINCT ON (subject_norm) subject_norm, date, id, thread_id FROM messages"
+            " WHERE grant_id = %s AND subject_norm = ANY(%s)"
+            " ORDER BY subject_norm, date DESC, id DESC",
+            (grant_id, wanted),
+        )
+        return {subject: SubjectLatest(date, message_id, thread_id)
+                for subject, date, message_id, thread_id in rows}
 
     def set_message_thread(self, message_id: str, thread_id: str) -> None:
         row = self._conn.execute(

@@ -11,9 +11,12 @@ from typing import Any
 
 from tidings.store.errors import Conflict, NotFound
 from tidings.store.keys import CredentialCipher
-from tidings.store.sqlite.thread_rollup import refresh_thread
+from tidings.store.sqlite.thread_rollup import refresh_threads
 
 __all__ = ["TxBase"]
+
+# Well under SQLite's default SQLITE_MAX_VARIABLE_NUMBER (32,766 since 3.32).
+_MAX_VARIABLES = 30_000
 
 
 class TxBase:
@@ -39,8 +42,8 @@ class TxBase:
 
     def end_job(self) -> int | None:
         """Finish the function's work; returns the last event position it appended."""
-        for thread_id in sorted(self._dirty_threads):
-            refresh_thread(self._conn, thread_id)
+        if self._dirty_threads:
+            refresh_threads(self._conn, sorted(self._dirty_threads))
         self._dirty_threads.clear()
         return self._job_position
 
@@ -59,6 +62,22 @@ class TxBase:
             self._conn.executemany(sql, rows)
         except sqlite3.IntegrityError as exc:
             raise Conflict(str(exc)) from exc
+
+    def _insert_rows(self, head: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`head` (an INSERT up to VALUES) for every row, as few statements as the
+        variable limit allows: each statement is one step on the writer thread, and every
+        step gives the GIL away and waits to take it back."""
+        if not rows:
+            return
+        width = len(rows[0])
+        per_statement = max(1, _MAX_VARIABLES // width)
+        one = "(" + ",".join("?" * width) + ")"
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            self._exec(
+                f"{head} {','.join([one] * len(chunk))}",
+                [value for row in chunk for value in row],
+            )
 
     def _require(self, table: str, kind: str, object_id: str) -> None:
         if (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import Any, Final
 
 from tidings.domain import Message, has_flag
 from tidings.store.errors import Conflict, NotFound
@@ -21,8 +22,12 @@ from tidings.store.sqlite.rows import (
     placeholders,
 )
 from tidings.store.sqlite.tx_base import TxBase
+from tidings.store.write_tx import SubjectLatest, ThreadLink
 
 __all__ = ["MailTx"]
+
+# Keys per look-up statement: short IN lists, well under the variable limit.
+_KEYS_PER_QUERY: Final = 500
 
 
 class MailTx(TxBase):
@@ -84,6 +89,87 @@ class MailTx(TxBase):
                     self._check_uid_free(location.folder_id, location.uid, message.id)
                 raise Conflict(str(exc)) from exc
         self._touch_threads([message.thread_id])
+
+    def insert_messages(self, messages: Sequence[Message]) -> None:
+        """Every table's rows for all the messages in a few multi-row statements. When
+        one is refused (a UID or identity already taken), the batch is undone and the
+        messages go in one by one, so the error names the message at fault."""
+        if len(messages) < 2:
+            self._insert_each(messages)
+            return
+        checked: set[tuple[str, str]] = set()
+        for message in messages:
+            if not message.locations:
+                self._require("grants", "grant", message.grant_id)
+            for location in message.locations:
+                if (location.folder_id, message.grant_id) not in checked:
+                    try:
+                        self._check_folder(location.folder_id, message.grant_id)
+                    except (NotFound, Conflict):
+                        self._require("grants", "grant", message.grant_id)
+                        raise
+                    checked.add((location.folder_id, message.grant_id))
+        self._conn.execute("SAVEPOINT bulk_insert")
+        try:
+            self._insert_all(messages)
+        except Conflict:
+            self._conn.execute("ROLLBACK TO bulk_insert")
+            self._conn.execute("RELEASE bulk_insert")
+            self._insert_each(messages)
+            return
+        self._conn.execute("RELEASE bulk_insert")
+        self._touch_threads(m.thread_id for m in messages)
+
+    def _insert_each(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            self.insert_message(message)
+
+    def _insert_all(self, messages: Sequence[Message]) -> None:
+        self._insert_rows(
+            f"INSERT INTO messages ({MESSAGE_TABLE_COLUMNS}) VALUES",
+            [message_params(m) for m in messages],
+        )
+        self._insert_rows(
+            "INSERT INTO message_bodies (message_id, text_body, html_body, headers) VALUES",
+            [body_params(m) for m in messages],
+        )
+        self._insert_rows(
+            "INSERT INTO message_addresses (message_id, grant_id, role, email) VALUES",
+            [row for m in messages for row in sorted(address_rows(m))],
+        )
+        self._insert_rows(
+            "INSERT INTO message_refs (message_id, grant_id, ref) VALUES",
+            [(m.id, m.grant_id, ref) for m in messages
+             for ref in dict.fromkeys((*m.in_reply_to, *m.references))],
+        )
+        self._insert_rows(
+            "INSERT INTO attachments (id, message_id, ordinal, part, filename,"
+            " content_type, size, content_id, disposition, is_inline, encoding) VALUES",
+            [attachment_params(a, n) for m in messages for n, a in enumerate(m.attachments)],
+        )
+        rows: list[tuple[Any, ...]] = []
+        for m in messages:
+            flags = encode_flags(m.flags)
+            rows.extend((loc.folder_id, m.id, loc.uid, m.date, flags) for loc in m.locations)
+        self._insert_rows("INSERT INTO locations (folder_id, message_id, uid, date, flags) VALUES",
+                          rows)
+
+    def find_messages(
+        self, grant_id: str, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        wanted = set(identities)
+        headers = sorted({header for header, _hash in wanted})
+        found: dict[tuple[str, str], str] = {}
+        for start in range(0, len(headers), _KEYS_PER_QUERY):
+            chunk = headers[start : start + _KEYS_PER_QUERY]
+            for header, content_hash, message_id in self._conn.execute(
+                "SELECT message_id_header, content_hash, id FROM messages"
+                f" WHERE grant_id = ? AND message_id_header IN ({placeholders(len(chunk))})",
+                (grant_id, *chunk),
+            ):
+                if (header, content_hash) in wanted:
+                    found[(header, content_hash)] = message_id
+        return found
 
     def find_message(
         self, grant_id: str, message_id_header: str, content_hash: str | None
@@ -260,6 +346,43 @@ class MailTx(TxBase):
             (grant_id, normalized_subject, since),
         ).fetchone()
         return str(row[0]) if row else None
+
+    def thread_links(self, grant_id: str, keys: Sequence[str]) -> list[ThreadLink]:
+        wanted = sorted(set(keys))
+        links: list[ThreadLink] = []
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[start : start + _KEYS_PER_QUERY]
+            marks = placeholders(len(chunk))
+            rows = self._conn.execute(
+                "SELECT message_id_header, id, thread_id, date FROM messages"
+                f" WHERE grant_id = ? AND message_id_header IN ({marks})"
+                " UNION ALL SELECT r.ref, m.id, m.thread_id, m.date FROM message_refs r"
+                " JOIN messages m ON m.id = r.message_id"
+                f" WHERE r.grant_id = ? AND r.ref IN ({marks})",
+                (grant_id, *chunk, grant_id, *chunk),
+            )
+            links.extend(ThreadLink(key, message_id, thread_id, date)
+                         for key, message_id, thread_id, date in rows)
+        return links
+
+    def latest_by_subject(
+        self, grant_id: str, normalized_subjects: Sequence[str]
+    ) -> dict[str, SubjectLatest]:
+        wanted = sorted({subject for subject in normalized_subjects if subject})
+        latest: dict[str, SubjectLatest] = {}
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[start : start + _KEYS_PER_QUERY]
+            rows = self._conn.execute(
+                "SELECT subject_norm, date, id, thread_id FROM (SELECT subject_norm, date, id,"
+                " thread_id, row_number() OVER (PARTITION BY subject_norm"
+                " ORDER BY date DESC, id DESC) AS rank FROM messages"
+                f" WHERE grant_id = ? AND subject_norm IN ({placeholders(len(chunk))}))"
+                " WHERE rank = 1",
+                (grant_id, *chunk),
+            )
+            latest.update((subject, SubjectLatest(date, message_id, thread_id))
+                          for subject, date, message_id, thread_id in rows)
+        return latest
 
     def set_message_thread(self, message_id: str, thread_id: str) -> None:
         row = self._conn.execute(
