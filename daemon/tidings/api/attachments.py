@@ -20,7 +20,7 @@ from tidings.v1 import attachments_pb2, attachments_pb2_grpc
 
 __all__ = ["AttachmentServicer"]
 
-# Decoded pieces in flight between the trio and asyncio threads (about 200 KB each).
+# Decoded pieces in flight between the trio and asyncio threads (up to 1 MB each).
 STREAM_CREDIT: Final = 4
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Final, TypeVar
 
 from .errors import LimitExceeded, ProtocolError
 from .limits import Limits
 
-__all__ = ["LITERAL_HEADER", "Cursor", "decode_text"]
+__all__ = ["LITERAL_HEADER", "Cursor", "decode_text", "remember"]
+
+_T = TypeVar("_T")
 
 # The literal header that ends a segment: "{n}", "{n+}" (LITERAL+, RFC 7888, which a
 # server never needs but we accept) and "~{n}" (literal8, RFC 3516 / RFC 9051 §4.3).
@@ -46,15 +49,35 @@ _SET_ITEM = re.compile(rb"(\d+)(?::(\d+))?")
 _MAX_DIGITS = 20
 
 
+# Memo tables of the parsers (lower-cased type names, flag names, section keys, time
+# zones): entries for short keys only, and a table that fills up starts over, so a
+# hostile server can make them neither large nor stale.
+MEMO_MAX: Final = 1024
+MEMO_LONGEST: Final = 64
+
+
 def decode_text(raw: bytes) -> str:
     """Server text is UTF-8 (RFC 9051 §4.3); undecodable octets become U+FFFD."""
     return raw.decode("utf-8", "replace")
 
 
-class Cursor:
-    """A read position in one framed response."""
+def remember(memo: dict[bytes, _T], raw: bytes, value: _T) -> None:
+    """Keep what `raw` was worked out to in `memo`, within MEMO_MAX and MEMO_LONGEST."""
+    if len(raw) <= MEMO_LONGEST:
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[raw] = value
 
-    __slots__ = ("_index", "_line", "_literals", "_pos", "_segments", "limits")
+
+class Cursor:
+    """A read position in one framed response.
+
+    ``line`` is the segment being read and ``pos`` the offset in it. The parsers' fast
+    paths match their own compiled patterns at ``line``/``pos`` and move ``pos`` past
+    what they took; anything they do not recognise is left to the primitives below.
+    """
+
+    __slots__ = ("_index", "_literals", "_segments", "limits", "line", "pos")
 
     def __init__(
         self, segments: Sequence[bytes], literals: Sequence[bytes], limits: Limits
@@ -62,51 +85,56 @@ class Cursor:
         self._segments = segments
         self._literals = literals
         self._index = 0
-        self._line = segments[0]
-        self._pos = 0
+        self.line = segments[0]
+        self.pos = 0
         self.limits = limits
 
     # -- position -------------------------------------------------------------------
 
     def error(self, expected: str) -> ProtocolError:
-        shown = self._line[max(0, self._pos - 40) : self._pos + 40]
+        shown = self.line[max(0, self.pos - 40) : self.pos + 40]
         return ProtocolError(f"malformed response: expected {expected} at {shown!r}")
 
     def peek(self) -> int:
         """The octet at the cursor, or -1 at the end of a segment."""
-        if self._pos < len(self._line):
-            return self._line[self._pos]
+        if self.pos < len(self.line):
+            return self.line[self.pos]
         return -1
 
     def at(self, octet: bytes) -> bool:
-        return self._line.startswith(octet, self._pos)
+        return self.line.startswith(octet, self.pos)
 
     def at_end(self) -> bool:
-        return self._pos >= len(self._line) and self._index == len(self._segments) - 1
+        return self.pos >= len(self.line) and self._index == len(self._segments) - 1
 
     def expect(self, octet: bytes) -> None:
-        if not self._line.startswith(octet, self._pos):
+        if not self.line.startswith(octet, self.pos):
             raise self.error(repr(octet))
-        self._pos += len(octet)
+        self.pos += len(octet)
 
     def accept(self, octet: bytes) -> bool:
-        if self._line.startswith(octet, self._pos):
-            self._pos += len(octet)
+        if self.line.startswith(octet, self.pos):
+            self.pos += len(octet)
             return True
         return False
 
     def sp(self) -> None:
         """One SP; runs of spaces are tolerated, some servers double them."""
-        match = _SPACES.match(self._line, self._pos)
-        if match is None:
+        if not self.skip_spaces():
             raise self.error("SP")
-        self._pos = match.end()
 
     def skip_spaces(self) -> bool:
-        match = _SPACES.match(self._line, self._pos)
-        if match is None:
+        # Indexing first: almost always there is no space or exactly one.
+        line = self.line
+        pos = self.pos
+        if pos >= len(line) or line[pos] != 0x20:
             return False
-        self._pos = match.end()
+        pos += 1
+        if pos < len(line) and line[pos] == 0x20:
+            match = _SPACES.match(line, pos)
+            if match is not None:
+                pos = match.end()
+        self.pos = pos
         return True
 
     def expect_end(self) -> None:
@@ -118,16 +146,16 @@ class Cursor:
 
     def match(self, pattern: re.Pattern[bytes]) -> re.Match[bytes] | None:
         """Match ``pattern`` at the cursor (within the segment), moving past it."""
-        match = pattern.match(self._line, self._pos)
+        match = pattern.match(self.line, self.pos)
         if match is not None:
-            self._pos = match.end()
+            self.pos = match.end()
         return match
 
     def _match(self, pattern: re.Pattern[bytes], expected: str) -> bytes:
-        match = pattern.match(self._line, self._pos)
+        match = pattern.match(self.line, self.pos)
         if match is None:
             raise self.error(expected)
-        self._pos = match.end()
+        self.pos = match.end()
         return match.group()
 
     def number(self) -> int:
@@ -150,36 +178,39 @@ class Cursor:
         return decode_text(self._match(_FLAG, "flag"))
 
     def at_nil(self) -> bool:
-        return _NIL.match(self._line, self._pos) is not None
+        return _NIL.match(self.line, self.pos) is not None
 
     def nil(self) -> bool:
-        match = _NIL.match(self._line, self._pos)
+        match = _NIL.match(self.line, self.pos)
         if match is None:
             return False
-        self._pos = match.end()
+        self.pos = match.end()
         return True
 
     def _literal(self) -> bytes | None:
         """The literal whose header starts at the cursor, moving past it."""
-        if self._index >= len(self._literals):
+        index = self._index
+        if index >= len(self._literals):
             return None
-        match = LITERAL_HEADER.match(self._line, self._pos)
-        if match is None or match.end() != len(self._line):
+        line = self.line
+        # LITERAL_HEADER ends in \Z: it matches only a header that ends the segment.
+        if LITERAL_HEADER.match(line, self.pos) is None:
             return None
-        data = self._literals[self._index]
-        self._index += 1
-        self._line = self._segments[self._index]
-        self._pos = 0
-        return data
+        self._index = index + 1
+        self.line = self._segments[index + 1]
+        self.pos = 0
+        return self._literals[index]
 
     def string(self) -> bytes:
         """quoted / literal / literal8."""
-        octet = self.peek()
+        line = self.line
+        pos = self.pos
+        octet = line[pos] if pos < len(line) else -1
         if octet == 0x22:  # DQUOTE
-            match = _QUOTED.match(self._line, self._pos)
+            match = _QUOTED.match(line, pos)
             if match is None:
                 raise self.error("closing quote")
-            self._pos = match.end()
+            self.pos = match.end()
             value = match.group(1)
             return _ESCAPE.sub(rb"\1", value) if b"\\" in value else value
         if octet in (0x7B, 0x7E):  # "{" or "~"
@@ -189,9 +220,12 @@ class Cursor:
         raise self.error("string")
 
     def nstring(self) -> bytes | None:
-        if self.nil():
-            return None
-        return self.string()
+        line = self.line
+        pos = self.pos
+        # A string's first octet is never an "N": test for NIL only when it can be there.
+        if (pos < len(line) and line[pos] in (0x22, 0x7B, 0x7E)) or not self.nil():
+            return self.string()
+        return None
 
     def astring(self) -> bytes:
         if self.peek() in (0x22, 0x7B, 0x7E):
@@ -205,23 +239,23 @@ class Cursor:
 
     def text_until(self, stop: bytes) -> bytes:
         """Raw octets up to (not including) ``stop`` in the current segment."""
-        end = self._line.find(stop, self._pos)
+        end = self.line.find(stop, self.pos)
         if end < 0:
             raise self.error(repr(stop))
-        value = self._line[self._pos : end]
-        self._pos = end
+        value = self.line[self.pos : end]
+        self.pos = end
         return value
 
     def rest(self) -> bytes:
         """Everything left, literals re-framed as the server sent them (minus final CRLF)."""
-        parts = [self._line[self._pos :]]
+        parts = [self.line[self.pos :]]
         for index in range(self._index, len(self._literals)):
             parts.append(b"\r\n")
             parts.append(self._literals[index])
             parts.append(self._segments[index + 1])
         self._index = len(self._segments) - 1
-        self._line = self._segments[-1]
-        self._pos = len(self._line)
+        self.line = self._segments[-1]
+        self.pos = len(self.line)
         return b"".join(parts)
 
     # -- composite ------------------------------------------------------------------
@@ -233,10 +267,10 @@ class Cursor:
         total = 0
         values: list[int] = []
         while True:
-            match = _SET_ITEM.match(self._line, self._pos)
+            match = _SET_ITEM.match(self.line, self.pos)
             if match is None:
                 raise self.error("sequence set")
-            self._pos = match.end()
+            self.pos = match.end()
             first, last = match.group(1), match.group(2)
             if len(first) > _MAX_DIGITS or (last is not None and len(last) > _MAX_DIGITS):
                 raise self.error("a number of at most 20 digits")

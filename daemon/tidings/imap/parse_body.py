@@ -8,12 +8,47 @@ its parts are "N.1", "N.2"... when it is a multipart, and "N.1" when it is not.
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from .errors import LimitExceeded
-from .lexer import Cursor, decode_text
+from .lexer import Cursor, decode_text, remember
 from .parse_envelope import parse_envelope
 from .responses import BodyPart, BodyStructure, Envelope, Multipart
 
 __all__ = ["parse_body"]
+
+# Fast paths. Servers send nearly every body part in one shape: quoted strings without
+# escapes, NIL, numbers, single spaces, no literals. A leaf part ("body-type-basic" or
+# "body-type-text" with its extension data) and a multipart's tail after its parts are
+# then read with one regex match each. The patterns accept a strict subset of what the
+# general path below accepts, and read it the same way; anything else (a literal, an
+# escape, a lower-case nil, doubled spaces, message/rfc822, extension data past the
+# location) does not match and takes the general path, which also reports the errors.
+_Q: Final = rb'"([^"\\\r\n]*)"'  # quoted string, captured without its quotes
+_QN: Final = rb'"[^"\\\r\n]*"'
+_NSTRING: Final = rb"(?:NIL|" + _Q + rb")"  # NIL leaves the group None
+_PAIR: Final = _QN + rb" " + _QN
+_PARAMS: Final = rb"(?:NIL|\(((?:" + _PAIR + rb"(?: " + _PAIR + rb")*)?)\))"  # "()" is b""
+_DISPOSITION: Final = rb"(?:NIL|\(" + _Q + rb" " + _PARAMS + rb"\))"
+_LANGUAGE: Final = rb"(?:NIL|" + _Q + rb"|\(((?:" + _QN + rb"(?: " + _QN + rb")*)?)\))"
+_EXTENSION: Final = (  # md5 or multipart params, then disposition, language, location
+    rb"(?: " + _DISPOSITION + rb"(?: " + _LANGUAGE + rb"(?: " + _NSTRING + rb")?)?)?"
+)
+# Groups: 1 type, 2 subtype, 3 params, 4 id, 5 description, 6 encoding, 7 size, 8 lines,
+# 9 md5, 10 disposition, 11 its params, 12 one language, 13 a language list, 14 location.
+_BODY_FIELDS: Final = b" ".join([_Q, _Q, _PARAMS, _NSTRING, _NSTRING, _NSTRING, rb"(\d{1,20})"])
+_LEAF: Final = re.compile(
+    rb"\(" + _BODY_FIELDS + rb"(?: (\d{1,20}))?(?: " + _NSTRING + _EXTENSION + rb")?\)"
+)
+# After a multipart's parts. Groups: 1 subtype, 2 params, 3 disposition, 4 its params,
+# 5 one language, 6 a language list, 7 location. The closing paren is left to _body.
+_MULTIPART_TAIL: Final = re.compile(_Q + rb"(?: " + _PARAMS + _EXTENSION + rb")?(?=\))")
+_QUOTED_VALUES: Final = re.compile(_Q)
+# Lower-cased names (types, subtypes, encodings, parameter names) and parameter lists
+# ('"charset" "utf-8"') repeat across messages: each is worked out once (lexer.remember).
+_LOWERED: dict[bytes, str] = {}
+_PARAMS_SEEN: dict[bytes, dict[str, str]] = {}
 
 
 def parse_body(cur: Cursor, depth: int) -> BodyStructure:
@@ -28,7 +63,97 @@ def _more(cur: Cursor) -> bool:
 
 
 def _lower(raw: bytes) -> str:
-    return decode_text(raw).lower()
+    text = _LOWERED.get(raw)
+    if text is None:
+        text = decode_text(raw).lower()
+        remember(_LOWERED, raw, text)
+    return text
+
+
+def _fast_params(raw: bytes | None) -> dict[str, str]:
+    """Parameters matched by _PARAMS: None for NIL, b"" for "()"."""
+    if not raw:
+        return {}
+    params = _PARAMS_SEEN.get(raw)
+    if params is None:
+        values = _QUOTED_VALUES.findall(raw)  # name, value, name, value... (_PARAMS)
+        params = {
+            _lower(name): decode_text(value)
+            for name, value in zip(values[::2], values[1::2], strict=True)
+        }
+        remember(_PARAMS_SEEN, raw, params)
+    return params.copy()  # each part owns its mapping
+
+
+def _fast_language(one: bytes | None, listed: bytes | None) -> tuple[str, ...]:
+    if one is not None:
+        return (decode_text(one),)
+    if listed:
+        return tuple(decode_text(value) for value in _QUOTED_VALUES.findall(listed))
+    return ()
+
+
+def _fast_leaf(match: re.Match[bytes], number: str) -> BodyPart | None:
+    """The part matched by _LEAF, or None when the general path must read it."""
+    (
+        kind,
+        subtype,
+        params,
+        content_id,
+        description,
+        encoding,
+        size,
+        lines,
+        md5,
+        disposition,
+        disposition_params,
+        one_language,
+        languages,
+        location,
+    ) = match.groups()
+    lowered = _LOWERED
+    kind_text = lowered.get(kind) or _lower(kind)
+    if lines is not None and kind_text != "text":
+        return None  # only body-type-text has a line count here: the general path fails
+    return BodyPart(
+        number,
+        kind_text,
+        lowered.get(subtype) or _lower(subtype),
+        _fast_params(params) if params else {},
+        None if content_id is None else decode_text(content_id),
+        None if description is None else decode_text(description),
+        "7bit" if encoding is None else lowered.get(encoding) or _lower(encoding),
+        int(size),
+        None if lines is None else int(lines),
+        None,
+        None,
+        None if md5 is None else decode_text(md5),
+        None if disposition is None else _lower(disposition),
+        _fast_params(disposition_params) if disposition_params else {},
+        () if one_language is None and not languages else _fast_language(one_language, languages),
+        None if location is None else decode_text(location),
+    )
+
+
+def _fast_multipart(cur: Cursor, number: str, parts: list[BodyStructure]) -> Multipart | None:
+    """The multipart whose tail _MULTIPART_TAIL matches at the cursor, else None."""
+    match = _MULTIPART_TAIL.match(cur.line, cur.pos)
+    if match is None:
+        return None
+    cur.pos = match.end()
+    (subtype, params, disposition, disposition_params, one_language, languages, location) = (
+        match.groups()
+    )
+    return Multipart(
+        number,
+        tuple(parts),
+        _lower(subtype),
+        _fast_params(params),
+        None if disposition is None else _lower(disposition),
+        _fast_params(disposition_params),
+        _fast_language(one_language, languages),
+        None if location is None else decode_text(location),
+    )
 
 
 def _nstring(cur: Cursor) -> str | None:
@@ -39,6 +164,12 @@ def _nstring(cur: Cursor) -> str | None:
 def _body(cur: Cursor, multi_number: str, single_number: str, depth: int) -> BodyStructure:
     if depth > cur.limits.max_depth:
         raise LimitExceeded("nesting depth", depth, cur.limits.max_depth)
+    leaf = _LEAF.match(cur.line, cur.pos)
+    if leaf is not None:
+        part = _fast_leaf(leaf, single_number)
+        if part is not None:
+            cur.pos = leaf.end()
+            return part
     cur.expect(b"(")
     cur.skip_spaces()
     if cur.at(b"("):
@@ -107,6 +238,9 @@ def _multipart(cur: Cursor, number: str, depth: int) -> Multipart:
         child = f"{number}.{len(parts) + 1}" if number else str(len(parts) + 1)
         parts.append(_body(cur, child, child, depth + 1))
         cur.skip_spaces()
+    fast = _fast_multipart(cur, number, parts)
+    if fast is not None:
+        return fast
     subtype = _lower(cur.astring())
     params: dict[str, str] = {}
     disposition: str | None = None

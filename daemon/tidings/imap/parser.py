@@ -15,7 +15,7 @@ from .lexer import Cursor, decode_text
 from .limits import Limits
 from .mutf7 import MUtf7Error, decode_mutf7
 from .parse_codes import parse_resp_text
-from .parse_fetch import parse_fetch
+from .parse_fetch import parse_fetch, parse_fetch_items
 from .responses import (
     Capability,
     Condition,
@@ -47,6 +47,9 @@ _COUNTED: dict[str, Callable[[int], Response]] = {
 }
 _STATUS_WORDS = frozenset({"OK", "NO", "BAD"})
 _CONDITION_WORDS = frozenset({"OK", "NO", "BAD", "BYE", "PREAUTH"})
+# "* n FETCH (" in its usual shape, the start of most responses during a sync; any other
+# shape (doubled spaces, a number too long) takes the general path of _untagged.
+_FETCH_START = re.compile(rb"\* (\d{1,20}) (?i:FETCH) \(")
 # Parens outside quoted strings, for the nesting check on responses kept raw.
 _PAREN_OR_QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"|[()]', re.DOTALL)
 
@@ -77,6 +80,10 @@ def parse_response(
     segments: Sequence[bytes], literals: Sequence[bytes], limits: Limits, utf8_names: bool
 ) -> Response:
     cur = Cursor(segments, literals, limits)
+    fetch = _FETCH_START.match(cur.line)
+    if fetch is not None:
+        cur.pos = fetch.end()
+        return parse_fetch_items(cur, int(fetch.group(1)))
     ctx = _Context(limits, utf8_names)
     if cur.accept(b"+"):
         # continue-req = "+" SP (resp-text / base64); a bare "+" is accepted too.

@@ -17,7 +17,7 @@ import trio
 
 from .errors import ConnectionLost, ImapError, ImapTimeout, ProtocolError
 from .limits import DEFAULT_LIMITS, Limits
-from .reader import NeedData, ResponseReader
+from .reader import LiteralPiece, NeedData, ResponseReader
 from .responses import Response
 
 __all__ = ["RECEIVE_SIZE", "ConnectParams", "Transport", "open_transport"]
@@ -163,6 +163,45 @@ class Transport:
         # Only reached when the deadline cancelled the read.
         await self.abort("receive timed out")
         raise ImapTimeout(f"no answer from the server within {timeout} s")
+
+    async def next_piece(self, most: int) -> Response | LiteralPiece:
+        """With :meth:`ResponseReader.stream_literals` on: the next response, or the next
+        `most` octets of a streamed literal (fewer only at its end). Memory holds about
+        `most` octets plus one read, however large the literal. Deadlines and failures
+        are those of :meth:`next_response`."""
+        self.check()
+        reader = self.reader
+        try:
+            while True:
+                # NEED_DATA while a literal streams; raises once the server has gone.
+                event = reader.next_event()
+                if not isinstance(event, NeedData):
+                    return event
+                streamed = reader.streamed
+                if streamed is None:
+                    await self._receive(RECEIVE_SIZE)
+                    continue
+                wanted = min(most, streamed.left)
+                if reader.buffered >= wanted:
+                    data = reader.take_literal(most)
+                    return LiteralPiece(streamed.head, data, streamed.left)
+                await self._receive(max(RECEIVE_SIZE, wanted - reader.buffered))
+        except ImapError as exc:  # ProtocolError, LimitExceeded, ConnectionLost
+            await self.abort(str(exc))
+            raise
+
+    async def _receive(self, size: int) -> None:
+        """One read into the reader, within the connection's timeout."""
+        try:
+            with trio.fail_after(self.timeout):
+                data = await self.stream.receive_some(size)
+        except trio.TooSlowError:
+            await self.abort("receive timed out")
+            raise ImapTimeout(f"no answer from the server within {self.timeout} s") from None
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            await self.abort(f"receive failed: {exc!r}")
+            raise ConnectionLost(f"connection lost while receiving: {exc!r}") from exc
+        self.reader.receive_data(bytes(data))
 
     def _next_event_or_none(self) -> Response | None:
         event = self.reader.next_event()
