@@ -9,7 +9,7 @@ from typing import Any, Final
 from google.protobuf import field_mask_pb2
 
 from tidings.api.bridge import TrioBridge
-from tidings.api.convert import message_to_proto, select_fields
+from tidings.api.convert import listed_message_to_proto, message_to_proto, select_fields
 from tidings.api.errors import InvalidArgument, rpc
 from tidings.api.requests import require_id
 from tidings.service.mail_read import MailReader
@@ -107,6 +107,9 @@ def _message_query(request: messages_pb2.ListMessagesRequest) -> MessageQuery:
         received_before=unix_bound("received_before", request),
         received_after=unix_bound("received_after", request),
         thread_id=optional_id("thread_id", request),
+        # Bodies are most of a message's bytes: read them only for a reply that has them.
+        bodies=not request.select.paths or "body" in request.select.paths,
+        headers="headers" in request.select.paths,
     )
 
 
@@ -160,10 +163,9 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
         native = (request.search_query_native
                   if request.HasField("search_query_native") else None)
         page = await self._bridge.call(self._mail.list_messages, grant_id, query, native)
-        headers = "headers" in request.select.paths
+        select = frozenset(request.select.paths)
         return messages_pb2.ListMessagesResponse(
-            messages=[select_fields(message_to_proto(m, include_headers=headers),
-                                    request.select) for m in page.items],
+            messages=[listed_message_to_proto(m, select) for m in page.items],
             next_cursor=page.next_page_token or "",
         )
 

@@ -55,6 +55,13 @@ class MessageQuery:
 
     Address filters match any of the given addresses, case-insensitively.
     `received_before` and `received_after` are exclusive bounds in unix seconds.
+
+    `ids` and `thread_ids`, when given, keep only those messages, or the messages of
+    those threads: one call for what would otherwise be a call per message or thread.
+
+    `bodies` and `headers` say what the listed messages carry: without `bodies` their
+    text and HTML bodies are None, without `headers` their header fields are empty. A
+    listing that returns neither reads only the short message rows.
     """
 
     limit: int = DEFAULT_LIMIT
@@ -72,9 +79,16 @@ class MessageQuery:
     received_before: int | None = None
     received_after: int | None = None
     thread_id: str | None = None
+    ids: tuple[str, ...] = ()
+    thread_ids: tuple[str, ...] = ()
+    bodies: bool = True
+    headers: bool = True
 
     def __post_init__(self) -> None:
         _check_common(self.limit, (self.any_email, self.from_, self.to, self.cc, self.bcc))
+        for name, values in (("ids", self.ids), ("thread_ids", self.thread_ids)):
+            if len(values) > MAX_LIMIT:
+                raise InvalidQuery(f"at most {MAX_LIMIT} {name} per query")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,8 @@ never edit one that has shipped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 __all__ = ["DIALECTS", "LATEST_VERSION", "MIGRATIONS", "Migration", "statements_for"]
@@ -36,6 +37,9 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    # Statements one dialect runs after the common ones, for a feature that has no common
+    # form (SQLite's FTS5, PostgreSQL's pg_trgm): dialect name -> statements.
+    dialect_statements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _BASE = (
@@ -320,6 +324,79 @@ _CONNECTION_SLOTS = (
     "CREATE INDEX connection_slots_by_node ON connection_slots (node_id)",
 )
 
+# Indexes for the subject filter, a case-insensitive substring match on subject_search
+# (the case-folded subject), so that a rare subject does not read every row.
+#
+# SQLite: an FTS5 trigram table of the messages' subjects, kept in step by triggers so that
+# every write path keeps it right. Its rows carry the message's rowid, which the text
+# primary key leaves implicit: inserts assign it, VACUUM keeps it for a table with indexes.
+# The table keeps its own copy of each subject (a few dozen bytes a message) rather than
+# reading the messages table: a delete then needs only the rowid, and a row that ever went
+# stale costs a candidate that the exact test drops, never a damaged index. case_sensitive 1:
+# the text is folded already, by Python's casefold, which the tokenizer's own folding would
+# not match (ß, ﬁ). Threads are found through their messages: a thread's subject is its
+# earliest message's, so the threads holding a matching message are a superset.
+_SQLITE_SUBJECT_INDEX = (
+    "CREATE VIRTUAL TABLE message_subjects USING fts5"
+    "(subject_search, tokenize='trigram case_sensitive 1')",
+    """CREATE TRIGGER message_subjects_insert AFTER INSERT ON messages BEGIN
+        INSERT OR REPLACE INTO message_subjects (rowid, subject_search)
+            VALUES (new.rowid, new.subject_search);
+    END""",
+    """CREATE TRIGGER message_subjects_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM message_subjects WHERE rowid = old.rowid;
+    END""",
+    """CREATE TRIGGER message_subjects_update AFTER UPDATE OF subject_search ON messages
+    WHEN old.subject_search IS NOT new.subject_search BEGIN
+        DELETE FROM message_subjects WHERE rowid = old.rowid;
+        INSERT OR REPLACE INTO message_subjects (rowid, subject_search)
+            VALUES (new.rowid, new.subject_search);
+    END""",
+    "INSERT INTO message_subjects (rowid, subject_search) SELECT rowid, subject_search"
+    " FROM messages",
+)
+
+# PostgreSQL: pg_trgm GIN indexes, which serve `LIKE '%text%'`. The extension goes where
+# CREATE EXTENSION puts it (the first schema of the search path) unless it is installed
+# already; the operator class is named with the schema it is in. Without the right to
+# install it (pg_trgm is a trusted extension from PostgreSQL 13: whoever may create in the
+# database may install it) or to use it, or without the contrib files, the indexes are
+# left out with a warning: the filter gives the same results, only by reading the rows.
+# A GIN index collects new entries in a pending list that every search reads through until
+# (auto)vacuum merges it; 256 kB (a few hundred subjects) instead of the default 4 MB
+# bounds that read after a large sync.
+_POSTGRES_SUBJECT_INDEX = (
+    """DO $$
+    DECLARE
+        home TEXT;
+    BEGIN
+        BEGIN
+            CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        EXCEPTION
+            WHEN unique_violation OR duplicate_object THEN
+                NULL;  -- installed this moment by the migration of another schema
+            WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+                RAISE WARNING 'pg_trgm cannot be installed (%): subject filters read rows',
+                    SQLERRM;
+                RETURN;
+        END;
+        SELECT n.nspname INTO home FROM pg_extension e
+            JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+        BEGIN
+            EXECUTE format('CREATE INDEX messages_subject_trigrams ON messages'
+                           ' USING gin (subject_search %I.gin_trgm_ops)'
+                           ' WITH (gin_pending_list_limit = 256)', home);
+            EXECUTE format('CREATE INDEX threads_subject_trigrams ON threads'
+                           ' USING gin (subject_search %I.gin_trgm_ops)'
+                           ' WITH (gin_pending_list_limit = 256)', home);
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE WARNING 'pg_trgm in schema % cannot be used (%): subject filters read rows',
+                home, SQLERRM;
+        END;
+    END
+    $$""",
+)
+
 MIGRATIONS: Final = (
     Migration(1, "base schema", _BASE),
     Migration(2, "partial indexes for the unread, starred and attachment filters", _FILTER_INDEXES),
@@ -329,6 +406,12 @@ MIGRATIONS: Final = (
     Migration(6, "grant display name", _GRANT_NAME),
     Migration(7, "cluster nodes and grant leases", _CLUSTER),
     Migration(8, "connection slots shared by a cluster", _CONNECTION_SLOTS),
+    Migration(
+        9,
+        "trigram indexes for the subject filter",
+        (),
+        {"sqlite": _SQLITE_SUBJECT_INDEX, "postgresql": _POSTGRES_SUBJECT_INDEX},
+    ),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 
@@ -336,4 +419,5 @@ LATEST_VERSION: Final = MIGRATIONS[-1].version
 def statements_for(migration: Migration, dialect: str) -> list[str]:
     """The migration's statements with the dialect's type names filled in."""
     types = DIALECTS[dialect]
-    return [statement.format_map(types) for statement in migration.statements]
+    own = migration.dialect_statements.get(dialect, ())
+    return [statement.format_map(types) for statement in (*migration.statements, *own)]

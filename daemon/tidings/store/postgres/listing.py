@@ -17,9 +17,8 @@ from tidings.store.postgres.connection import Conn
 from tidings.store.postgres.reads import load_messages
 from tidings.store.queries import MessageQuery, Page, ThreadQuery
 from tidings.store.sqlite.rows import (
-    MESSAGE_COLUMNS,
-    MESSAGE_SOURCE,
     THREAD_COLUMNS,
+    listed_message_columns,
     thread_from_row,
 )
 
@@ -95,36 +94,79 @@ def _address_clause(
     return False, sql, params
 
 
+# The trigram index (pg_trgm) serves LIKE patterns with at least three characters.
+_TRIGRAM: Final = 3
+# Past this many messages with the flag, walking a folder newest first and testing each
+# message fills a page sooner than collecting the flagged ones and sorting them.
+_SELECTIVE_ROWS: Final = 500
+# The flags that have a partial index on `= 1` (schema migration 2).
+_INDEXED_FLAGS: Final = ("unread", "starred", "has_attachments")
+
+
+def _subject_clause(alias: str, text: str) -> tuple[str, str]:
+    """A condition on `alias` and its parameter: the case-folded subject contains `text`,
+    case-folded.
+
+    LIKE with the text's wildcards escaped is the same test as strpos(), and the trigram
+    index serves it; shorter texts have no trigram, and strpos() keeps the planner from a
+    scan of the whole index.
+    """
+    folded = text.casefold()
+    if len(folded) < _TRIGRAM:
+        return f"strpos({alias}.subject_search, %s) > 0", folded
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{alias}.subject_search LIKE %s ESCAPE '\\'", f"%{escaped}%"
+
+
+def _few_flagged(conn: Conn, grant_id: str, column: str) -> bool:
+    """Whether few of the grant's messages have the flag: its partial index is short."""
+    row = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM messages WHERE grant_id = %s AND {column} = 1"
+        " LIMIT %s) AS flagged",
+        [grant_id, _SELECTIVE_ROWS + 1],
+    ).fetchone()
+    return row is not None and row[0] <= _SELECTIVE_ROWS
+
+
 def list_messages(conn: Conn, grant_id: str, query: MessageQuery) -> Page[Message]:
     where = _Where()
     where.add("m.grant_id = %s", grant_id)
     if query.subject:
-        where.add("strpos(m.subject_search, %s) > 0", query.subject.casefold())
-    by_address = False
+        where.add(*_subject_clause("m", query.subject))
+    # Whether some condition holds for fewer messages than a folder has: then the query
+    # starts from those messages (and probes their folders) instead of walking the folder.
+    selective = query.thread_id is not None or bool(query.ids) or bool(query.thread_ids)
     for role, emails in _address_filters(query):
         if emails:
-            selective, clause, params = _address_clause(conn, grant_id, role, emails)
-            by_address = by_address or selective
+            narrow, clause, params = _address_clause(conn, grant_id, role, emails)
+            selective = selective or narrow
             where.add(clause, *params)
-    _flag(where, "m.unread", query.unread)
-    _flag(where, "m.starred", query.starred)
-    _flag(where, "m.has_attachments", query.has_attachment)
+    for column, wanted in zip(
+        _INDEXED_FLAGS, (query.unread, query.starred, query.has_attachment), strict=True
+    ):
+        _flag(where, f"m.{column}", wanted)
+        if wanted and query.folder_id is not None and not selective:
+            selective = _few_flagged(conn, grant_id, column)
     if query.received_before is not None:
         where.add("m.date < %s", query.received_before)
     if query.received_after is not None:
         where.add("m.date > %s", query.received_after)
     if query.thread_id is not None:
         where.add("m.thread_id = %s", query.thread_id)
+    if query.ids:
+        where.add("m.id = ANY(%s)", list(query.ids))
+    if query.thread_ids:
+        where.add("m.thread_id = ANY(%s)", list(query.thread_ids))
     after = decode_page_token(query.page_token) if query.page_token is not None else None
     # First the page's ids, reading only index entries and the leading columns of each
-    # row; then the whole rows (bodies included) for just those ids.
-    if by_address and query.folder_id is not None:
+    # row; then the whole rows (with the bodies, when wanted) for just those ids.
+    if selective and query.folder_id is not None:
         # The few messages with that address are fewer than the folder's: start from them.
         where.add(
             "EXISTS (SELECT 1 FROM locations l WHERE l.message_id = m.id AND l.folder_id = %s)",
             query.folder_id,
         )
-    if query.folder_id is None or by_address:
+    if query.folder_id is None or selective:
         if after is not None:
             where.add("(m.date, m.id) < (%s, %s)", *after)
         sql = (
@@ -146,10 +188,8 @@ def list_messages(conn: Conn, grant_id: str, query: MessageQuery) -> Page[Messag
     ids = [row[-1] for row in conn.execute(sql, params)]
     more = len(ids) > query.limit
     ids = ids[: query.limit]
-    rows = conn.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_SOURCE} WHERE m.id = ANY(%s)",
-        (ids,),
-    ).fetchall()
+    columns, source = listed_message_columns(bodies=query.bodies, headers=query.headers)
+    rows = conn.execute(f"SELECT {columns} FROM {source} WHERE m.id = ANY(%s)", (ids,)).fetchall()
     by_id = {row[0]: row for row in rows}
     messages = load_messages(conn, [by_id[message_id] for message_id in ids])
     token = encode_page_token(messages[-1].date, messages[-1].id) if more else None
@@ -160,7 +200,7 @@ def list_threads(conn: Conn, grant_id: str, query: ThreadQuery) -> Page[Thread]:
     where = _Where()
     where.add("t.grant_id = %s", grant_id)
     if query.subject:
-        where.add("strpos(t.subject_search, %s) > 0", query.subject.casefold())
+        where.add(*_subject_clause("t", query.subject))
     # A thread matches when one of its messages does.
     for role, emails in _address_filters(query):
         if emails:

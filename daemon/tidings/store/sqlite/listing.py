@@ -17,9 +17,8 @@ from tidings.store.page_token import decode_page_token, encode_page_token
 from tidings.store.queries import MessageQuery, Page, ThreadQuery
 from tidings.store.sqlite.reads import load_messages
 from tidings.store.sqlite.rows import (
-    MESSAGE_COLUMNS,
-    MESSAGE_SOURCE,
     THREAD_COLUMNS,
+    listed_message_columns,
     placeholders,
     thread_from_row,
 )
@@ -95,36 +94,111 @@ def _address_clause(
     return False, sql, params
 
 
+# The trigram index finds substrings of at least three characters (FTS5 trigram tokenizer).
+_TRIGRAM: Final = 3
+# Past this many rows holding the subject text or the flag, walking a folder newest first
+# and testing each message fills a page sooner than collecting the matches and sorting them.
+_SELECTIVE_ROWS: Final = 500
+# The flags that have a partial index on `= 1` (schema migration 2).
+_INDEXED_FLAGS: Final = ("unread", "starred", "has_attachments")
+
+
+def _subject_phrase(conn: sqlite3.Connection, folded: str) -> str | None:
+    """The FTS5 query for message_subjects that finds the subjects holding `folded`, when
+    starting from it beats a walk in date order: the text is long enough to have trigrams
+    and rare enough. None otherwise."""
+    if len(folded) < _TRIGRAM:
+        return None
+    # An FTS5 string: the text between double quotes, inner quotes doubled. The trigram
+    # tokenizer makes it a phrase of consecutive trigrams, that is, a substring.
+    phrase = '"' + folded.replace('"', '""') + '"'
+    count = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM message_subjects WHERE message_subjects MATCH ?"
+        " LIMIT ?)",
+        [phrase, _SELECTIVE_ROWS + 1],
+    ).fetchone()[0]
+    return phrase if count <= _SELECTIVE_ROWS else None
+
+
+# The messages whose subjects the index finds; instr() then decides on every candidate.
+_INDEXED = "SELECT rowid FROM message_subjects WHERE message_subjects MATCH ?"
+
+
+def _message_subject(conn: sqlite3.Connection, text: str) -> tuple[bool, str, list[Any]]:
+    """(selective, SQL, params): the message's case-folded subject contains `text`."""
+    folded = text.casefold()
+    exact = "instr(m.subject_search, ?) > 0"
+    phrase = _subject_phrase(conn, folded)
+    if phrase is None:
+        return False, exact, [folded]
+    return True, f"m.rowid IN ({_INDEXED}) AND {exact}", [phrase, folded]
+
+
+def _thread_subject(conn: sqlite3.Connection, text: str) -> tuple[str, list[Any]]:
+    """The thread's case-folded subject contains `text`. That subject is its earliest
+    message's, so the threads of the messages the index finds include every match."""
+    folded = text.casefold()
+    exact = "instr(t.subject_search, ?) > 0"
+    phrase = _subject_phrase(conn, folded)
+    if phrase is None:
+        return exact, [folded]
+    return (
+        f"t.id IN (SELECT s.thread_id FROM messages s WHERE s.rowid IN ({_INDEXED})) AND {exact}",
+        [phrase, folded],
+    )
+
+
+def _few_flagged(conn: sqlite3.Connection, grant_id: str, column: str) -> bool:
+    """Whether few of the grant's messages have the flag: its partial index is short."""
+    count = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM messages WHERE grant_id = ? AND {column} = 1"
+        " LIMIT ?)",
+        [grant_id, _SELECTIVE_ROWS + 1],
+    ).fetchone()[0]
+    return bool(count <= _SELECTIVE_ROWS)
+
+
 def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) -> Page[Message]:
     where = _Where()
     where.add("m.grant_id = ?", grant_id)
+    # Whether some condition holds for fewer messages than a folder has: then the query
+    # starts from those messages (and probes their folders) instead of walking the folder.
+    selective = query.thread_id is not None or bool(query.ids) or bool(query.thread_ids)
     if query.subject:
-        where.add("instr(m.subject_search, ?) > 0", query.subject.casefold())
-    by_address = False
+        narrow, clause, params = _message_subject(conn, query.subject)
+        selective = selective or narrow
+        where.add(clause, *params)
     for role, emails in _address_filters(query):
         if emails:
-            selective, clause, params = _address_clause(conn, grant_id, role, emails)
-            by_address = by_address or selective
+            narrow, clause, params = _address_clause(conn, grant_id, role, emails)
+            selective = selective or narrow
             where.add(clause, *params)
-    _flag(where, "m.unread", query.unread)
-    _flag(where, "m.starred", query.starred)
-    _flag(where, "m.has_attachments", query.has_attachment)
+    for column, wanted in zip(
+        _INDEXED_FLAGS, (query.unread, query.starred, query.has_attachment), strict=True
+    ):
+        _flag(where, f"m.{column}", wanted)
+        if wanted and query.folder_id is not None and not selective:
+            selective = _few_flagged(conn, grant_id, column)
     if query.received_before is not None:
         where.add("m.date < ?", query.received_before)
     if query.received_after is not None:
         where.add("m.date > ?", query.received_after)
     if query.thread_id is not None:
         where.add("m.thread_id = ?", query.thread_id)
+    if query.ids:
+        where.add(f"m.id IN ({placeholders(len(query.ids))})", *query.ids)
+    if query.thread_ids:
+        where.add(f"m.thread_id IN ({placeholders(len(query.thread_ids))})", *query.thread_ids)
     after = decode_page_token(query.page_token) if query.page_token is not None else None
     # First the page's ids, reading only index entries and the leading columns of each
-    # row; then the whole rows (bodies included) for just those ids.
-    if by_address and query.folder_id is not None:
-        # The few messages with that address are fewer than the folder's: start from them.
+    # row; then the whole rows (with the bodies, when wanted) for just those ids.
+    if selective and query.folder_id is not None:
+        # The few messages that pass are fewer than the folder's: start from them.
         where.add(
             "EXISTS (SELECT 1 FROM locations l WHERE l.message_id = m.id AND l.folder_id = ?)",
             query.folder_id,
         )
-    if query.folder_id is None or by_address:
+    if query.folder_id is None or selective:
         if after is not None:
             where.add("(m.date, m.id) < (?, ?)", *after)
         sql = (
@@ -146,9 +220,9 @@ def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) 
     ids = [row[-1] for row in conn.execute(sql, params)]
     more = len(ids) > query.limit
     ids = ids[: query.limit]
+    columns, source = listed_message_columns(bodies=query.bodies, headers=query.headers)
     rows = conn.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_SOURCE} WHERE m.id IN ({placeholders(len(ids))})",
-        ids,
+        f"SELECT {columns} FROM {source} WHERE m.id IN ({placeholders(len(ids))})", ids
     ).fetchall()
     by_id = {row[0]: row for row in rows}
     messages = load_messages(conn, [by_id[message_id] for message_id in ids])
@@ -160,7 +234,8 @@ def list_threads(conn: sqlite3.Connection, grant_id: str, query: ThreadQuery) ->
     where = _Where()
     where.add("t.grant_id = ?", grant_id)
     if query.subject:
-        where.add("instr(t.subject_search, ?) > 0", query.subject.casefold())
+        clause, params = _thread_subject(conn, query.subject)
+        where.add(clause, *params)
     # A thread matches when one of its messages does.
     for role, emails in _address_filters(query):
         if emails:

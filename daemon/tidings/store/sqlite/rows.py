@@ -52,6 +52,7 @@ __all__ = [
     "folder_params",
     "grant_from_row",
     "grant_params",
+    "listed_message_columns",
     "message_from_row",
     "message_params",
     "placeholders",
@@ -234,6 +235,23 @@ MESSAGE_COLUMNS: Final = (
     " b.html_body, b.headers, m.size, m.in_reply_to, m.refs, m.warnings"
 )
 
+
+def listed_message_columns(*, bodies: bool, headers: bool) -> tuple[str, str]:
+    """(columns, source) like MESSAGE_COLUMNS and MESSAGE_SOURCE, with NULL bodies and an
+    empty header list where the listing does not want them: the bodies are most of a
+    message's bytes, and without either the body table is not read at all."""
+    if bodies and headers:
+        return MESSAGE_COLUMNS, MESSAGE_SOURCE
+    body_columns = "b.text_body, b.html_body" if bodies else "NULL, NULL"
+    header_column = "b.headers" if headers else "'[]'"
+    columns = (
+        "m.id, m.grant_id, m.thread_id, m.message_id_header, m.synthetic_id, m.content_hash,"
+        f" m.subject, m.addresses, m.date, m.sent_date, m.flags, m.snippet, {body_columns},"
+        f" {header_column}, m.size, m.in_reply_to, m.refs, m.warnings"
+    )
+    return columns, MESSAGE_SOURCE if bodies or headers else "messages m"
+
+
 MESSAGE_TABLE_COLUMNS: Final = (
     "id, grant_id, thread_id, date, unread, starred, has_attachments, subject_search,"
     " subject_norm, message_id_header, synthetic_id, content_hash, flags, subject, addresses,"
@@ -294,13 +312,21 @@ def message_from_row(
         snippet=row[11],
         text_body=row[12],
         html_body=row[13],
-        headers=tuple((name, value) for name, value in json.loads(row[14])),
+        headers=tuple((name, value) for name, value in _json_list(row[14])),
         attachments=attachments,
         size=row[15],
-        in_reply_to=tuple(json.loads(row[16])),
-        references=tuple(json.loads(row[17])),
-        warnings=tuple(json.loads(row[18])),
+        in_reply_to=tuple(_json_list(row[16])),
+        references=tuple(_json_list(row[17])),
+        warnings=tuple(_json_list(row[18])),
     )
+
+
+def _json_list(text: str) -> list[Any]:
+    # Most of these lists are empty; a page of messages decodes hundreds of them.
+    if text == "[]":
+        return []
+    decoded: list[Any] = json.loads(text)
+    return decoded
 
 
 ATTACHMENT_COLUMNS: Final = (
