@@ -1,20 +1,30 @@
 """Coordinators of two and three nodes, each with its own connection pool to one
 PostgreSQL database, driven round by round on a clock the test moves: shares, takeover
-of a dead node's grants, rebalancing when a node joins or leaves, restart requests."""
+of a dead node's grants, rebalancing when a node joins or leaves, restart requests, and
+a lease whose sync write was refused never staying held with nothing syncing it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 from tests.cluster.conftest import FakeClock
 from tests.store.builders import KEY, connector, grant
+from tidings.domain import GrantState
 from tidings.store import Store, WriteTx, open_store
-from tidings.sync.cluster import ClusterSettings, Coordinator, load_or_create_node_id
+from tidings.store.leases import Fenced
+from tidings.sync.cluster import (
+    ClusterSettings,
+    Coordinator,
+    RoundOutcome,
+    load_or_create_node_id,
+)
 
 TTL = 10.0
 RENEW = 3.0
@@ -210,3 +220,66 @@ async def test_leases_not_renewed_in_time_stop_the_local_grants(
         assert a.coordinator.stats.rounds_failed_total == 1
         assert a.coordinator.stats.lost_total == 3
         nursery.cancel_scope.cancel()
+
+
+async def test_a_refused_sync_write_hands_the_lease_to_the_next_round(
+        add_node: AddNode, clock: FakeClock) -> None:
+    a = await add_node("a")
+    (grant_id,) = await _make_grants(a.store, 1)
+    await _rounds([a], clock)
+    token = a.coordinator.held[grant_id]
+    synced = a.coordinator.store_for(grant_id)
+    # The lease runs out before a write of the grant's sync reaches the database: the
+    # write is refused, and the real supervisor ends the grant's sync on that.
+    clock.advance(TTL)
+    with pytest.raises(Fenced):
+        await synced.write(lambda tx: tx.set_grant_state(grant_id, GrantState.VALID, None))
+    a.local.running.discard(grant_id)
+    assert a.coordinator.held == {}
+    # Even a round that still sees the lease as valid (its clock stepped back) does not
+    # keep it with nothing running: it takes the lease again and starts the grant.
+    clock.advance(-TTL / 2)
+    outcome = await a.coordinator.run_round()
+    assert outcome.acquired == {grant_id: token + 1}
+    assert a.local.starts == [grant_id, grant_id]
+    _assert_partition([a], [grant_id])
+
+
+async def test_a_round_queued_behind_a_refused_write_finds_the_lease_run_out(
+        add_node: AddNode, clock: FakeClock) -> None:
+    a = await add_node("a")
+    (grant_id,) = await _make_grants(a.store, 1)
+    await _rounds([a], clock)
+    token = a.coordinator.held[grant_id]
+    synced = a.coordinator.store_for(grant_id)
+    busy, free = threading.Event(), threading.Event()
+    outcomes: list[RoundOutcome] = []
+
+    def slow(tx: WriteTx) -> None:
+        busy.set()
+        free.wait(30)  # a backlog on the writer (e.g. after a database restart)
+
+    async def refused_write() -> None:
+        with pytest.raises(Fenced):
+            await synced.write(lambda tx: tx.set_grant_state(grant_id, GrantState.VALID, None))
+
+    async def round_() -> None:
+        outcomes.append(await a.coordinator.run_round())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(a.store.write, slow)
+        await trio.to_thread.run_sync(busy.wait, 30)
+        nursery.start_soon(refused_write)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(round_)
+        await trio.testing.wait_all_tasks_blocked()
+        # Both wait behind the backlog while the lease runs out.
+        clock.advance(TTL)
+        free.set()
+    # The round ran after the refused write, at a time when the lease had run out: it
+    # did not renew it, but took it again under a new token and restarted the grant.
+    (outcome,) = outcomes
+    assert outcome.acquired == {grant_id: token + 1}
+    assert a.coordinator.held == {grant_id: token + 1}
+    assert a.local.starts == [grant_id, grant_id]
+    _assert_partition([a], [grant_id])

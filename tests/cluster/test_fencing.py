@@ -73,6 +73,22 @@ async def test_an_expired_lease_refuses_writes_even_before_a_takeover(
     assert await store.list_folders(grant_id) == []
 
 
+async def test_a_refusal_is_reported_before_the_write_raises_it(
+        store: Store, clock: FakeClock) -> None:
+    grant_id = await _one_grant(store)
+    token = await _take(store, "a", grant_id, clock.now)
+    refusals: list[Fenced] = []
+    fenced = FencedStore(store, grant_id=grant_id, node_id="a", token=token, clock=clock,
+                         on_refused=refusals.append)
+    await fenced.write(lambda tx: tx.upsert_folder(folder(grant_id)))
+    assert refusals == []  # a write that passed its check reports nothing
+    clock.advance(TTL)
+    with pytest.raises(Fenced) as raised:
+        await fenced.write(lambda tx: tx.upsert_folder(folder(grant_id)))
+    assert refusals == [raised.value]
+    assert (raised.value.grant_id, raised.value.token) == (grant_id, token)
+
+
 @pytest.fixture
 async def two_stores(postgres_dsn: str) -> AsyncIterator[tuple[Store, Store]]:
     async with open_store(postgres_dsn, KEY) as first, open_store(postgres_dsn, KEY) as second:

@@ -257,9 +257,13 @@ class NodeClient:
         return await trio.to_thread.run_sync(functools.partial(
             method, request, timeout=deadline, metadata=self.auth))
 
-    async def create_connector(self) -> str:
+    async def create_connector(self, poll_interval: int | None = None) -> str:
+        """A connector for the cluster's grants; `poll_interval` (seconds) replaces the
+        connector's own (60 s), which the sync of its grants follows whatever the
+        node's config says."""
+        settings = connectors_pb2.ConnectorSettings(poll_interval_seconds=poll_interval)
         request = connectors_pb2.CreateConnectorRequest(provider=common_pb2.PROVIDER_IMAP,
-                                                        name="cluster")
+                                                        name="cluster", settings=settings)
         reply: connectors_pb2.Connector = await self.call(self.connectors.CreateConnector,
                                                           request)
         return str(reply.id)

@@ -15,6 +15,15 @@ the survivors take its grants on their next round: within lease_ttl + renew_inte
 back at once. Expiry compares wall-clock times written by different nodes: their clocks
 must agree to well within a lease (NTP does this); the fencing token, not the clock,
 is what keeps two nodes from both writing.
+
+A grant's sync runs only while its lease is held here, and a held lease always has a
+sync running. Two things keep the second half true when the database goes away for a
+while (a restart) and leases run out meanwhile. A round reads the clock inside its own
+transaction, on the store's writer, like the lease check of every sync write: a round
+queued behind a backlog of writes cannot renew a lease that a write just before it was
+refused for. And a refused sync write, which ends the grant's sync, is reported here
+(`FencedStore.on_refused`): the lease is forgotten, and the next round, woken at once,
+takes it again with a new token and starts the grant, unless another node has it.
 """
 
 from __future__ import annotations
@@ -124,6 +133,7 @@ class _Round:
     acquired: dict[str, int]
     restarts: dict[str, int]
     live_nodes: int
+    at: float  # the clock when the round's transaction ran
 
 
 class Coordinator:
@@ -170,7 +180,7 @@ class Coordinator:
         if token is None:
             raise Fenced(grant_id, self.node_id, 0)
         return FencedStore(self.store, grant_id=grant_id, node_id=self.node_id, token=token,
-                           clock=self._clock)
+                           clock=self._clock, on_refused=self._refused)
 
     def start_grant(self, grant_id: str) -> None:
         if grant_id in self._held:
@@ -182,6 +192,20 @@ class Coordinator:
     def stop_grant(self, grant_id: str) -> None:
         # Only deletion stops a grant for good, and the lease goes with the grant's row.
         self.local.stop_grant(grant_id)
+        self._wake.set()
+
+    def _refused(self, refusal: Fenced) -> None:
+        """A sync write of a grant was refused by its lease check, so the grant's sync is
+        ending. If this node still counts that lease (same token) as its own, renewing it
+        would keep the grant leased here with nothing syncing it: forget it, and let the
+        next round take it back (or find it taken)."""
+        grant_id = refusal.grant_id
+        if self._held.get(grant_id) != refusal.token:
+            return  # already forgotten, or held again under a newer token
+        log.warning("cluster.lease_refused", node=self.node_id, grant=grant_id,
+                    token=refusal.token)
+        self.stats.lost_total += 1
+        self._drop({grant_id})
         self._wake.set()
 
     async def wait_round(self) -> None:
@@ -244,10 +268,9 @@ class Coordinator:
         """One round: heartbeat, renew, rebalance, then start and stop local grants.
         The first round of a node only announces it, so that nodes starting together
         see each other before they divide the grants."""
-        now = self._clock()
         settings = self.settings
-        node = NodeRecord(id=self.node_id, host=self._host, pid=self._pid,
-                          started_at=self._started_at, heartbeat_at=now)
+        clock = self._clock
+        node_id, host, pid, started_at = self.node_id, self._host, self._pid, self._started_at
         held = dict(self._held)
         requests = set(self._restart_requests)
         self._restart_requests.clear()
@@ -256,7 +279,13 @@ class Coordinator:
         purge = self._rounds % PURGE_EVERY == 0
 
         def step(tx: WriteTx) -> _Round:
+            # The time of the transaction itself, not of the queueing: a sync write ahead
+            # of this round on the writer may have been refused for a lease that ran out
+            # meanwhile, and this round must then find it run out too.
+            now = clock()
             until = now + settings.lease_ttl
+            node = NodeRecord(id=node_id, host=host, pid=pid, started_at=started_at,
+                              heartbeat_at=now)
             tx.heartbeat(node)
             if first:
                 tx.drop_node_slots(node.id)  # slots of this node's previous run
@@ -279,7 +308,7 @@ class Coordinator:
             restarts = {grant_id: lease.restarts for grant_id, lease in leases.items()
                         if grant_id in renewed or grant_id in acquired}
             return _Round(renewed=frozenset(renewed) - released, released=released,
-                          acquired=acquired, restarts=restarts, live_nodes=len(live))
+                          acquired=acquired, restarts=restarts, live_nodes=len(live), at=now)
 
         try:
             result = await self.store.write(step)
@@ -287,14 +316,16 @@ class Coordinator:
             self._restart_requests |= requests  # asked again next round
             raise
         self._rounds += 1
-        self._valid_until = now + settings.lease_ttl
-        return self._apply(held, result, now)
+        self._valid_until = result.at + settings.lease_ttl
+        return self._apply(held, result, result.at)
 
     def _apply(self, held: Mapping[str, int], result: _Round, now: float) -> RoundOutcome:
         lost = frozenset(held) - result.renewed - result.released
         self._drop(lost | result.released)
         restarted: set[str] = set()
-        for grant_id in sorted(result.renewed):
+        # A lease forgotten on a refused write while the round ran stays forgotten: the
+        # next round takes it again under a new token.
+        for grant_id in sorted(result.renewed & self._held.keys()):
             count = result.restarts.get(grant_id, 0)
             if count > self._restarts.get(grant_id, 0):
                 restarted.add(grant_id)

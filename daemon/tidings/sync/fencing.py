@@ -4,6 +4,9 @@ started under, and is refused with `Fenced` otherwise. Reads pass straight throu
 
 So a node that was paused or cut off past its lease writes nothing once it runs again,
 whatever its tasks had in flight: the check runs on the store's writer, at commit time.
+A refusal is also reported to `on_refused` (the coordinator): the grant's sync ends on
+it, and a node that still counts the lease as its own must learn that nothing runs the
+grant any more.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from tidings.store import StoreError, WriteTx
 from tidings.store.access import ApiKey
 from tidings.store.hosted_auth import HostedSession
 from tidings.store.interface import CommitListener, Store
-from tidings.store.leases import ClusterView
+from tidings.store.leases import ClusterView, Fenced
 from tidings.store.queries import MessageQuery, Page, ThreadQuery
 
 __all__ = ["FencedStore"]
@@ -39,16 +42,19 @@ class FencedStore(Store):
     """`store` for the sync of `grant_id` under lease `token` held by `node_id`.
 
     `clock` gives the wall-clock time a lease expiry is compared with; it is called on
-    the store's writer thread.
+    the store's writer thread. `on_refused` is called (in the trio thread) with every
+    refusal of this lease, before the refused write raises it.
     """
 
     def __init__(self, store: Store, *, grant_id: str, node_id: str, token: int,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_refused: Callable[[Fenced], None] | None = None) -> None:
         self.inner = store
         self.grant_id = grant_id
         self.node_id = node_id
         self.token = token
         self._clock = clock
+        self._on_refused = on_refused
 
     def __repr__(self) -> str:
         return (f"FencedStore({self.inner!r}, grant_id={self.grant_id!r},"
@@ -67,7 +73,13 @@ class FencedStore(Store):
             tx.check_lease(grant_id, node_id, token, clock())
             return fn(tx)
 
-        return await self.inner.write(fenced)
+        try:
+            return await self.inner.write(fenced)
+        except Fenced as refusal:
+            if self._on_refused is not None and refusal.grant_id == grant_id and \
+                    refusal.token == token:
+                self._on_refused(refusal)
+            raise
 
     def add_commit_listener(self, listener: CommitListener) -> None:
         self.inner.add_commit_listener(listener)

@@ -126,7 +126,10 @@ class GrantRunner:
                     await self._sync(client, folder)
                 return
             if not pending:  # stopped between the last folder and the completion
-                await self._complete(progress)
+                await self._complete(SyncProgress(
+                    folders_done=len(folders), folders_total=len(folders),
+                    messages_done=progress.messages_total,
+                    messages_total=progress.messages_total))
                 return
             since = window_start(grant.sync_window_days).date()
             total = 0
@@ -151,7 +154,12 @@ class GrantRunner:
             for folder in pending:
                 await self._sync(client, folder, progress=step)
                 done_folders += 1
-                await record()
+                # The last folder is recorded done only with the completion itself, in
+                # one transaction (`_complete`): progress that says "all done" is what
+                # tells a restarted sync that the completion was already told, so it
+                # must never be committed without it (a database restart in between).
+                if done_folders < len(folders):
+                    await record()
         await self._complete(SyncProgress(folders_done=len(folders), folders_total=len(folders),
                                           messages_done=total, messages_total=total))
 
