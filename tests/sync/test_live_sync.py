@@ -16,6 +16,7 @@ from tests.sync.conftest import add_grant
 from tidings.domain import Event, EventType, Grant
 from tidings.imap import ImapClient
 from tidings.store import MessageQuery, NotFound, Store
+from tidings.sync import grant as grant_module
 from tidings.sync.supervisor import Supervisor
 
 pytestmark = pytest.mark.dovecot
@@ -137,3 +138,37 @@ async def test_quiet_mailbox_makes_no_events(dovecot: Dovecot, store: Store, eve
                   and e.position > events.of_type(EventType.GRANT_IMAP_SYNC_COMPLETED)[0].position]
     assert [(e.type, e.payload.get("name")) for e in after_sync] == [
         (EventType.FOLDER_CREATED, "Later")]
+
+
+async def test_mail_reported_during_the_watchers_sync_is_not_left_for_later(
+        dovecot: Dovecot, store: Store, events: EventLog, supervisor: Supervisor,
+        mail_client: Connect, monkeypatch: pytest.MonkeyPatch) -> None:
+    # New mail told of in an untagged EXISTS while the INBOX watcher syncs (after its
+    # search) is not told again in IDLE: the watcher must look again before it idles.
+    real_sync = grant_module.sync_folder
+    user_password: dict[str, str] = {}
+    injected = trio.Event()
+
+    async def sync_then_news(link: Any, client: ImapClient, folder: Any, **kw: Any) -> Any:
+        result = await real_sync(link, client, folder, **kw)
+        if folder.name == "INBOX" and user_password and not injected.is_set():
+            injected.set()
+            async with mail_client(user_password["user"], user_password["password"]) as other:
+                await other.append("INBOX", make_message(subject="during sync",
+                                                         message_id="<during@x>"))
+            await client.noop()  # the server reports it now, on the watcher's connection
+        return result
+
+    grant, user, password = await started(dovecot, store, events, supervisor)
+    monkeypatch.setattr(grant_module, "sync_folder", sync_then_news)
+    user_password.update(user=user, password=password)
+    async with mail_client(user, password) as client:
+        # A first change wakes the watcher; its sync is where the second one lands.
+        await client.append("INBOX", make_message(subject="wake up", message_id="<wake@x>"))
+        await events.wait_for(lambda e: _is(EventType.MESSAGE_CREATED, grant)(e)
+                              and e.payload["subject"] == "wake up")
+    with trio.fail_after(20):
+        await injected.wait()
+    created = await events.wait_for(lambda e: _is(EventType.MESSAGE_CREATED, grant)(e)
+                                    and e.payload["subject"] == "during sync", timeout=20)
+    assert created.object_id is not None

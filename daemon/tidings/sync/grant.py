@@ -209,7 +209,12 @@ class GrantRunner:
                 need_sync = True
                 while True:
                     if need_sync:
+                        client.drain_unsolicited()  # old news: this sync sees it all
                         await self._sync(client, folder)
+                        if _pushed(client.drain_unsolicited()):
+                            # Told of during the sync, perhaps after its search: once
+                            # reported here the server will not repeat it in IDLE.
+                            continue
                     if await lender.lend(client):
                         need_sync = _pushed(client.drain_unsolicited())
                         continue

@@ -138,7 +138,8 @@ class Supervisor:
                         break
                     attempt = 0
                     continue
-                except (ImapError, OSError, trio.TooSlowError) as exc:
+                except (ImapError, OSError, trio.TooSlowError, StoreError) as exc:
+                    # The server or the database away: an outage, not a bug.
                     reason = f"{type(exc).__name__}: {exc}"
                     await self._record(grant_id, GrantState.DEGRADED, reason,
                                        EventType.GRANT_UPDATED)
