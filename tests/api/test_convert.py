@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tidings import domain
 from tidings.api.convert import (
+    bare_message_id,
     body_as_html,
     connector_settings_from_proto,
     connector_to_proto,
@@ -341,3 +342,10 @@ def test_unix_seconds_never_rounds_up(value: float) -> None:
 def test_email_address_round_trip(name: str, email: str) -> None:
     address = domain.EmailAddress(name or None, email)
     assert email_address_from_proto(email_address_to_proto(address)) == address
+
+
+def test_message_ids_leave_the_api_without_angle_brackets() -> None:
+    assert bare_message_id("<abc@example.com>") == "abc@example.com"
+    assert bare_message_id(" <abc@example.com> ") == "abc@example.com"
+    assert bare_message_id("abc@example.com") == "abc@example.com"
+    assert bare_message_id("<unclosed@example.com") == "<unclosed@example.com"

@@ -153,7 +153,9 @@ async def test_get_returns_headers_and_the_raw_mime_seeded(mailbox: Mailbox) -> 
         assert message.raw_mime == mailbox.raw[subject]
         assert ("Subject", subject) in [(h.name, h.value) for h in message.headers]
         assert message.date == mailbox.dates[subject]
-        assert message.message_id_header
+        # Without its angle brackets, as the proto documents.
+        assert not message.message_id_header.startswith("<")
+        assert f"<{message.message_id_header}>".encode() in mailbox.raw[subject]
     plain = await mailbox.call(mailbox.messages.GetMessage, messages_pb2.GetMessageRequest(
         grant_id=mailbox.grant_id, id=listed["Lunch plans"].id))
     assert not plain.HasField("raw_mime") and not plain.headers

@@ -226,6 +226,15 @@ def attachment_to_proto(attachment: domain.Attachment, grant_id: str) -> attachm
     )
 
 
+def bare_message_id(value: str) -> str:
+    """A Message-ID as the API gives it: without its angle brackets (RFC 5322 §3.6.4
+    msg-id = "<" id-left "@" id-right ">")."""
+    value = value.strip()
+    if value.startswith("<") and value.endswith(">"):
+        return value[1:-1]
+    return value
+
+
 def body_as_html(message: domain.Message) -> str:
     """The body as HTML: the HTML part, else the text part escaped with its line breaks."""
     if message.html_body is not None:
@@ -264,7 +273,7 @@ def message_to_proto(
         folders=message.folder_ids,
         attachments=[attachment_to_proto(a, message.grant_id) for a in message.attachments],
         synthetic_id=message.synthetic_id,
-        message_id_header=message.message_id_header,
+        message_id_header=bare_message_id(message.message_id_header),
         decoding_warnings=message.warnings,
     )
     add_addresses(reply, message)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from tidings import domain
-from tidings.api.convert import event_to_proto
+from tidings.api.convert import bare_message_id, event_to_proto
 from tidings.events import encode_cursor
 from tidings.v1 import common_pb2, events_pb2, folders_pb2, grants_pb2, messages_pb2, threads_pb2
 
@@ -85,7 +85,7 @@ def message_from_payload(payload: Mapping[str, Any]) -> messages_pb2.Message:
         cc=_addresses(payload, "cc"), date=_int(payload, "date"),
         unread=bool(payload.get("unread")), starred=bool(payload.get("starred")),
         snippet=_str(payload, "snippet"), folders=_strings(payload, "folders"),
-        message_id_header=_str(payload, "message_id_header"),
+        message_id_header=bare_message_id(_str(payload, "message_id_header")),
     )
 
 
