@@ -18,7 +18,7 @@ from tidings.domain import Folder, FolderRole, Message, Thread
 from tidings.imap import ImapClient, Raw, ServerNo, ServerResponseError
 from tidings.log import get_logger
 from tidings.service.errors import InvalidField, NotFound, PreconditionFailed
-from tidings.store import InvalidQuery, MessageQuery, Page, Store, ThreadQuery
+from tidings.store import MAX_LIMIT, InvalidQuery, MessageQuery, Page, Store, ThreadQuery
 from tidings.store import NotFound as StoreNotFound
 from tidings.store.page_token import decode_page_token, encode_page_token
 from tidings.sync.link import GrantLink
@@ -269,27 +269,48 @@ class MailReader:
         return Page(tuple(await self._views(grant_id, page.items)), page.next_page_token)
 
     async def _views(self, grant_id: str, threads: Iterable[Thread]) -> list[ThreadView]:
-        sent = [f.id for f in await self.store.list_folders(grant_id)
-                if f.role == FolderRole.SENT]
-        views = []
-        for thread in threads:
-            latest = None
-            if thread.message_ids:
-                try:
-                    latest = await self.store.get_message(thread.message_ids[-1])
-                except StoreNotFound:
-                    latest = None  # removed since the summary was read
-            views.append(ThreadView(thread, latest, await self._latest_sent(thread, sent)))
-        return views
+        """The threads with their latest messages and latest dates in Sent: one store
+        call for all the latest messages and one per Sent folder, whatever the page."""
+        threads = list(threads)
+        latest_ids = tuple(dict.fromkeys(t.message_ids[-1] for t in threads if t.message_ids))
+        latest: dict[str, Message] = {}
+        for start in range(0, len(latest_ids), MAX_LIMIT):
+            chunk = latest_ids[start : start + MAX_LIMIT]
+            page = await self.store.list_messages(grant_id, MessageQuery(ids=chunk,
+                                                                         limit=len(chunk)))
+            latest.update((m.id, m) for m in page.items)  # a missing one was just removed
+        sent = await self._latest_sent(grant_id, threads)
+        return [ThreadView(t, latest.get(t.message_ids[-1]) if t.message_ids else None,
+                           sent.get(t.id)) for t in threads]
 
-    async def _latest_sent(self, thread: Thread, sent_folders: list[str]) -> int | None:
-        dates = []
-        for folder_id in sent_folders:
-            if folder_id in thread.folder_ids:
-                page = await self.store.list_messages(thread.grant_id, MessageQuery(
-                    limit=1, thread_id=thread.id, folder_id=folder_id))
-                dates += [message.date for message in page.items]
-        return max(dates, default=None)
+    async def _latest_sent(self, grant_id: str, threads: list[Thread]) -> dict[str, int]:
+        """Thread id → date of its latest message in a Sent folder, for those with one."""
+        latest: dict[str, int] = {}
+        for folder in await self.store.list_folders(grant_id):
+            if folder.role != FolderRole.SENT:
+                continue
+            wanted = tuple(t.id for t in threads if folder.id in t.folder_ids)
+            for start in range(0, len(wanted), MAX_LIMIT):
+                await self._sent_dates(grant_id, folder.id, wanted[start : start + MAX_LIMIT],
+                                       latest)
+        return latest
+
+    async def _sent_dates(self, grant_id: str, folder_id: str, thread_ids: tuple[str, ...],
+                          latest: dict[str, int]) -> None:
+        # Newest first: the first message seen of a thread is its latest there.
+        unseen = set(thread_ids)
+        query = MessageQuery(limit=MAX_LIMIT, folder_id=folder_id, thread_ids=thread_ids,
+                             bodies=False, headers=False)
+        while unseen:
+            page = await self.store.list_messages(grant_id, query)
+            for message in page.items:
+                if message.thread_id in unseen:
+                    unseen.discard(message.thread_id)
+                    latest[message.thread_id] = max(message.date,
+                                                    latest.get(message.thread_id, 0))
+            if page.next_page_token is None:
+                break
+            query = replace(query, page_token=page.next_page_token)
 
     # -- folders --------------------------------------------------------------------------
     async def list_folders(self, grant_id: str, parent_id: str | None = None
