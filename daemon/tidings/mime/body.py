@@ -23,7 +23,9 @@ def normalize_newlines(text: str) -> str:
     """CRLF and lone CR become LF (RFC 2046 §4.1.1: CRLF is the line break in text)."""
     if "\r" not in text:
         return text
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n")
+    # Mail text has CRLF line ends; a lone CR is rare, so the second pass usually isn't.
+    return text.replace("\r", "\n") if "\r" in text else text
 
 
 def decode_part(data: bytes, transfer_encoding: str | None, charset: str | None) -> DecodedText:

@@ -13,6 +13,7 @@ never dropped and decoding never raises.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 __all__ = ["decode_text", "is_known_charset", "scrub_text"]
@@ -122,6 +123,13 @@ def _codec_chain(charset: str | None) -> tuple[str, ...] | None:
     """The codecs to try for a label, best first; ``()`` for ASCII, None when unknown."""
     if charset is None:
         return ()
+    return _label_chain(charset)
+
+
+# Every part of every message names its charset, and a mailbox uses a handful of labels:
+# a bounded cache spares the label clean-up and the codec registry lookup.
+@functools.lru_cache(maxsize=512)
+def _label_chain(charset: str) -> tuple[str, ...] | None:
     label = _normalize_label(charset)
     if not label or len(label) > _MAX_LABEL or label in _UNKNOWN_LABELS:
         return None

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import functools
-import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from tidings.mime.addresses import EmailAddress, parse_address_list
 from tidings.mime.dates import parse_date
 from tidings.mime.encoded_words import decode_encoded_words
-from tidings.mime.fields import RawField, decode_field_bytes, split_fields
+from tidings.mime.fields import ascii_field_texts, decode_field_bytes, field_pairs
 from tidings.mime.msgids import parse_message_ids
 from tidings.mime.params import parse_parameterized, render_parameterized
+from tidings.mime.spaces import RunCollapser
 
 __all__ = ["HeaderSummary", "decode_field_value", "parse_headers"]
 
@@ -25,7 +26,7 @@ _PARAMETERIZED_FIELDS = frozenset({"content-type", "content-disposition"})
 _ID_FIELDS = frozenset(
     {"message-id", "in-reply-to", "references", "content-id", "resent-message-id"}
 )
-_CONTROLS_AND_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
+_CONTROLS_AND_SPACE = RunCollapser.of(r"[\s\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +64,20 @@ def decode_field_value(name: str, text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _one_line(text: str) -> str:
-    return _CONTROLS_AND_SPACE.sub(" ", text).strip()
+    return _CONTROLS_AND_SPACE(text).strip()
 
 
-def _charset_hint(fields: tuple[RawField, ...]) -> str | None:
+def _needs_display_decoding(section: str) -> bool:
+    """Whether some field of an ASCII section may show differently from its text: an
+    encoded-word, an RFC 2231 parameter, or a value too long to show whole."""
+    return "=?" in section or "*" in section or len(section) > MAX_VALUE_CHARS
+
+
+def _charset_hint(fields: list[tuple[str, bytes]]) -> str | None:
     """The Content-Type charset, which legacy mailers also used for raw 8-bit headers."""
-    for field in fields:
-        if field.name.lower() == "content-type":
-            text = field.value.decode("ascii", "replace")
+    for name, value in fields:
+        if name.lower() == "content-type":
+            text = value.decode("ascii", "replace")
             return parse_parameterized(text).get("charset") or None
     return None
 
@@ -89,49 +96,81 @@ def _cap_references(ids: tuple[str, ...], warnings: list[str]) -> tuple[str, ...
     return (ids[0], *ids[-(MAX_REFERENCES - 1) :])
 
 
-class _Collector:
-    """Decoded values grouped by lower-cased field name, with the warnings they raised."""
+def _shown(name: str, text: str, warnings: list[str]) -> str:
+    """The display form of one field's text for ``headers``."""
+    shown = text
+    # Without "=?" (RFC 2047 encoded-word) or "*" (RFC 2231 "*=", "*0") there is nothing
+    # to decode, whatever the field: decode_field_value would return the text as is.
+    if "=?" in text or "*" in text:
+        shown, value_warnings = decode_field_value(name, text)
+        warnings.extend(f"{name}: {w}" for w in value_warnings)
+    if len(shown) > MAX_VALUE_CHARS:
+        warnings.append(f"{name}: value over {MAX_VALUE_CHARS} characters cut")
+        shown = shown[:MAX_VALUE_CHARS]
+    return shown
 
-    def __init__(self, fields: tuple[RawField, ...]) -> None:
-        self.warnings: list[str] = []
-        self.text: dict[str, list[str]] = {}
-        self.headers: list[tuple[str, str]] = []
-        # The hint matters only for 8-bit values, which most sections have none of.
-        hint = _charset_hint(fields) if any(not f.value.isascii() for f in fields) else None
-        for field in fields:
-            text, eight_bit = decode_field_bytes(field.value, hint)
+
+def _decoded_fields(
+    fields: list[tuple[str, bytes]], warnings: list[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Each field's text, and its display form for ``headers``; warnings in field order."""
+    texts: list[tuple[str, str]] = []
+    shown_fields: list[tuple[str, str]] = []
+    # The hint matters only for 8-bit values, which most sections have none of.
+    hint = _charset_hint(fields) if any(not v.isascii() for _, v in fields) else None
+    for name, value in fields:
+        if value.isascii() and b"\x00" not in value:
+            text = value.decode("ascii")  # what decode_field_bytes gives, cheaper
+        else:
+            text, eight_bit = decode_field_bytes(value, hint)
             if eight_bit:
-                self.warnings.append(f"{field.name}: {eight_bit}")
-            self.text.setdefault(field.name.lower(), []).append(text)
-            shown, value_warnings = decode_field_value(field.name, text)
-            self.warnings.extend(f"{field.name}: {w}" for w in value_warnings)
-            if len(shown) > MAX_VALUE_CHARS:
-                self.warnings.append(f"{field.name}: value over {MAX_VALUE_CHARS} characters cut")
-                shown = shown[:MAX_VALUE_CHARS]
-            self.headers.append((field.name, shown))
+                warnings.append(f"{name}: {eight_bit}")
+        texts.append((name, text))
+        shown_fields.append((name, _shown(name, text, warnings)))
+    return texts, shown_fields
+
+
+class _Fields:
+    """Field texts looked up by lower-cased name, and the warnings the lookups raise.
+
+    Built with bulk operations, not a loop per field: the first value of each name, and
+    counts only when some name repeats (Received does; most others do not).
+    """
+
+    def __init__(self, texts: list[tuple[str, str]], warnings: list[str]) -> None:
+        self.warnings = warnings
+        names, values = zip(*texts, strict=True) if texts else ((), ())
+        self.lowered: tuple[str, ...] = tuple(map(str.lower, names))
+        self.values: tuple[str, ...] = values
+        self.firsts = dict(zip(reversed(self.lowered), reversed(values), strict=True))
+        self.counts = Counter(self.lowered) if len(self.firsts) < len(names) else None
+
+    def all(self, name: str) -> list[str]:
+        if self.counts is not None and self.counts[name] > 1:
+            return [v for k, v in zip(self.lowered, self.values, strict=True) if k == name]
+        value = self.firsts.get(name)
+        return [] if value is None else [value]
 
     def first(self, name: str) -> str | None:
-        values = self.text.get(name, [])
-        if len(values) > 1:
-            self.warnings.append(f"{len(values)} {name} fields; the first one used")
-        return values[0] if values else None
-
-    def joined(self, name: str) -> str:
-        return ", ".join(self.text.get(name, []))
+        value = self.firsts.get(name)
+        if value is not None and self.counts is not None and self.counts[name] > 1:
+            self.warnings.append(f"{self.counts[name]} {name} fields; the first one used")
+        return value
 
     def addresses(self, name: str, *, single: bool = False) -> tuple[EmailAddress, ...]:
-        value = (self.first(name) or "") if single else self.joined(name)
+        value = (self.first(name) or "") if single else ", ".join(self.all(name))
         if not value:
             return ()
         found, warnings = _cached_address_list(value)
-        self.warnings.extend(f"{name}: {w}" for w in warnings)
+        if warnings:
+            self.warnings.extend(f"{name}: {w}" for w in warnings)
         return found
 
     def ids(self, name: str) -> tuple[str, ...]:
-        return parse_message_ids(" ".join(self.text.get(name, [])))
+        return parse_message_ids(" ".join(self.all(name)))
 
 
-def _message_id(collected: _Collector) -> str | None:
+def _message_id(collected: _Fields) -> str | None:
     value = collected.first("message-id")
     if value is None:
         collected.warnings.append("no Message-ID")
@@ -145,7 +184,7 @@ def _message_id(collected: _Collector) -> str | None:
     return ids[0]
 
 
-def _date(collected: _Collector) -> datetime | None:
+def _date(collected: _Fields) -> datetime | None:
     value = collected.first("date")
     if value is None:
         return None
@@ -160,14 +199,26 @@ def parse_headers(raw: bytes) -> HeaderSummary:
 
     Never raises on bad input: what cannot be read is left out and ``warnings`` says so.
     """
-    fields, split_warnings = split_fields(raw)
-    collected = _Collector(fields)
-    collected.warnings[:0] = split_warnings
+    plain = ascii_field_texts(raw)
+    warnings: list[str] = []
+    if plain is not None:
+        # No 8-bit text, so no decoding warnings come before those of the display forms.
+        section, texts = plain
+        shown_fields = texts
+        if _needs_display_decoding(section):
+            shown_fields = [(name, _shown(name, text, warnings)) for name, text in texts]
+    else:
+        fields, split_warnings = field_pairs(raw)
+        warnings.extend(split_warnings)
+        texts, shown_fields = _decoded_fields(fields, warnings)
+    collected = _Fields(texts, warnings)
     subject_value = collected.first("subject")
     subject = ""
     if subject_value is not None:
         # Decoding warnings were recorded with the field in ``headers`` already.
-        subject = _one_line(decode_encoded_words(subject_value)[0])[:MAX_VALUE_CHARS]
+        if "=?" in subject_value:
+            subject_value = decode_encoded_words(subject_value)[0]
+        subject = _one_line(subject_value)[:MAX_VALUE_CHARS]
     message_id = _message_id(collected)
     in_reply_to = collected.ids("in-reply-to")[:MAX_REFERENCES]
     references = _cap_references(collected.ids("references"), collected.warnings)
@@ -190,6 +241,6 @@ def parse_headers(raw: bytes) -> HeaderSummary:
         cc=cc,
         bcc=bcc,
         date=date,
-        headers=tuple(collected.headers),
+        headers=tuple(shown_fields),
         warnings=tuple(dict.fromkeys(collected.warnings)),
     )

@@ -11,6 +11,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from tidings.mime.spaces import RunCollapser
+
 __all__ = ["html_to_text", "make_snippet", "text_to_html"]
 
 # Content that is never shown to a reader.
@@ -27,7 +29,8 @@ _LINES = frozenset(
 )  # fmt: skip
 _CELLS = frozenset({"td", "th"})
 _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "wbr"})
-_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
+# Runs of these become one space in text taken from HTML and in snippets.
+_COLLAPSE_SPACES = RunCollapser.of(r"[ \t\r\n\f\v\u00a0\u200b]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _TAGS = re.compile(r"<[^>]*>?")
 _LONE_LT = re.compile(r"<(?=[^<>]*(?:<|\Z))")
@@ -83,7 +86,7 @@ class _TextExtractor(HTMLParser):
         if self.pre_depth:
             self.out.append(data)
         else:
-            self.out.append(_SPACES.sub(" ", data))
+            self.out.append(_COLLAPSE_SPACES(data))
 
 
 def _break(match: re.Match[str]) -> str:
@@ -128,7 +131,7 @@ def html_to_text(html_text: str) -> str:
     except (AssertionError, ValueError, IndexError):
         # _markupbase raises AssertionError on some malformed declarations; keep what
         # was read and strip the tags from the rest.
-        parser.out.append(_SPACES.sub(" ", html.unescape(_TAGS.sub(" ", parser.rawdata))))
+        parser.out.append(_COLLAPSE_SPACES(html.unescape(_TAGS.sub(" ", parser.rawdata))))
     return _layout(parser.out)
 
 
@@ -202,7 +205,7 @@ def make_snippet(text: str | None, html_body: str | None, length: int = 100) -> 
     # short prefix usually suffices: collapsing a prefix gives a prefix of the longer
     # collapse, so once it holds more than ``length`` characters the answer is final.
     for end in (length * 2 + 64, length * 8 + 1024):
-        head = _SPACES.sub(" ", source[:end]).strip()
+        head = _COLLAPSE_SPACES(source[:end]).strip()
         if len(head) > length or end >= len(source):
             break
     return head[:length].rstrip()

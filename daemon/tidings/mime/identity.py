@@ -8,11 +8,11 @@ Normalization: decoded text, whitespace collapsed, addresses lower-cased, dates 
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import UTC
 
 from tidings.mime.addresses import EmailAddress
 from tidings.mime.headers import HeaderSummary, parse_headers
+from tidings.mime.spaces import RunCollapser
 
 __all__ = [
     "SYNTHETIC_DOMAIN",
@@ -24,16 +24,18 @@ __all__ = [
 
 # RFC 2606 §2 reserves ".invalid": the id can never collide with a real one.
 SYNTHETIC_DOMAIN = "tidings.invalid"
-_WHITESPACE = re.compile(r"\s+")
+_WHITESPACE = RunCollapser.of(r"\s")
 _SEPARATOR = "\x1f"
 
 
 def _collapse(value: str) -> str:
-    return _WHITESPACE.sub(" ", value).strip()
+    return _WHITESPACE(value).strip()
 
 
 def _addresses(addresses: tuple[EmailAddress, ...]) -> str:
-    return ",".join(a.email.lower() for a in addresses)
+    if not addresses:
+        return ""
+    return ",".join([a.email.lower() for a in addresses])
 
 
 def _date(summary: HeaderSummary) -> str:
@@ -43,7 +45,8 @@ def _date(summary: HeaderSummary) -> str:
 
 
 def _digest(fields: list[tuple[str, str]]) -> str:
-    text = "\n".join(f"{name}{_SEPARATOR}{value.replace(chr(10), ' ')}" for name, value in fields)
+    text = "\n".join([f"{name}{_SEPARATOR}{value.replace(chr(10), ' ')}"
+                      for name, value in fields])
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -72,9 +75,10 @@ def synthesize_message_id(raw_header: bytes) -> str:
 
 def content_fingerprint_of(summary: HeaderSummary, size: int) -> str:
     """The content fingerprint of parsed headers; see :func:`content_fingerprint`."""
-    message_ids = summary.get_all("message-id")
+    # The raw Message-ID field is read only when no usable id was parsed from it.
+    message_id = summary.message_id or _collapse(" ".join(summary.get_all("message-id")[:1]))
     fields = [
-        ("message-id", summary.message_id or _collapse(" ".join(message_ids[:1]))),
+        ("message-id", message_id),
         ("date", _date(summary)),
         ("from", _addresses(summary.from_)),
         ("to", _addresses(summary.to)),

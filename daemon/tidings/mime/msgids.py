@@ -74,6 +74,8 @@ def _scan(value: str) -> tuple[list[str], str]:
 
 def parse_message_ids(value: str) -> tuple[str, ...]:
     """Every message id in ``value``, normalized to ``<...>``, in order, without repeats."""
+    if not value:
+        return ()
     if _SIMPLE_LIST.fullmatch(value):
         found = [f"<{m}>" for m in _SIMPLE_ID.findall(value) if len(m) + 2 <= MAX_ID_LENGTH]
         return tuple(dict.fromkeys(found))

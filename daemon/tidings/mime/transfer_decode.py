@@ -161,8 +161,8 @@ class Base64Stream:
         need = -len(carry) % 4
         end = need + (len(cleaned) - need) // 4 * 4
         rest = cleaned[end:]
-        if end < need or rest.translate(None, _BASE64_CHARS):
-            return None  # too short to bother, or junk that must not be carried
+        if end < need or rest.translate(None, _BASE64_CHARS) or b"=" in rest:
+            return None  # too short to bother, or junk or padding that must not be carried
         try:
             head = self._backend.strict(carry + cleaned[:need]) if carry else b""
             with memoryview(cleaned) as view:

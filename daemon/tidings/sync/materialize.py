@@ -152,7 +152,9 @@ def _decode(part: BodyPart | None, sections: Mapping[str, bytes | None],
 
 
 def _addresses(values: tuple[mime.EmailAddress, ...]) -> tuple[EmailAddress, ...]:
-    return tuple(EmailAddress(name=a.name or None, email=a.email) for a in values)
+    if not values:  # most messages have no Cc, Bcc or Reply-To
+        return ()
+    return tuple([EmailAddress(a.name or None, a.email) for a in values])
 
 
 def _attachment(message_id: str, part: BodyPart) -> Attachment:
