@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["normalize_subject"]
@@ -21,6 +22,8 @@ _FWD_TRAILER = re.compile(r"\s*\(fwd\)\s*$", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
 
+# Threading asks for the same subjects over and over (a batch, a thread's replies).
+@functools.lru_cache(maxsize=4096)
 def normalize_subject(subject: str) -> str:
     """Reduce a subject to the form that replies and forwards share.
 

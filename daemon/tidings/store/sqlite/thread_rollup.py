@@ -10,13 +10,13 @@ statements instead of three per thread.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Final
 
-from tidings.domain import EmailAddress
-from tidings.store.sqlite.rows import addresses_from_json, dumps
+from tidings.store.sqlite.rows import dumps
 
 __all__ = ["refresh_threads"]
 
@@ -81,19 +81,19 @@ def _refresh_chunk(conn: sqlite3.Connection, thread_ids: Sequence[str]) -> None:
 def _summary(thread_id: str, rows: list[tuple[Any, ...]], folder_ids: list[str]
              ) -> tuple[Any, ...]:
     """The threads row for messages `rows` (oldest first)."""
-    participants: dict[str, EmailAddress] = {}
+    participants: dict[str, list[str | None]] = {}  # lower-cased email → [name, email]
     for row in rows:
-        roles = addresses_from_json(row[4])
+        roles = json.loads(row[4])
         for role in _PARTICIPANT_ROLES:
-            for address in roles.get(role, ()):
-                participants.setdefault(address.email.lower(), address)
+            for pair in roles.get(role, ()):
+                participants.setdefault(pair[1].lower(), pair)
     first, last = rows[0], rows[-1]
     return (
         thread_id,
         first[2],
         first[3],
         first[3].casefold(),
-        dumps([[a.name, a.email] for a in participants.values()]),
+        dumps(list(participants.values())),
         dumps([row[1] for row in rows]),
         dumps(folder_ids),
         int(any(row[6] for row in rows)),
