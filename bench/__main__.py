@@ -76,6 +76,8 @@ BENCHES: Final = (
           ("--count", "1000", "--calls", "100", "--attachment-mb", "5"), 900),
     Bench("events", ("--events", "10000", "--subscribers", "50"),
           ("--events", "5000", "--subscribers", "20"), 900),
+    Bench("imap_parse", ("--count", "5000", "--rounds", "5"),
+          ("--count", "1000", "--rounds", "3"), 600),
     Bench("mime_parse", ("--count", "3000", "--rounds", "5"), ("--count", "1000"), 300),
     Bench("grpc_bridge", ("--calls", "2000", "--messages", "100000"),
           ("--calls", "1000", "--messages", "20000"), 600),

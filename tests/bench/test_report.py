@@ -136,8 +136,8 @@ def test_runner_options() -> None:
     parser = build_parser()
     args = parser.parse_args(["--quick", "--only", "imap_fetch", "--only", "api"])
     assert args.quick and args.only == ["imap_fetch", "api"]
-    assert set(BENCH_NAMES) == {"imap_fetch", "sync", "api", "events", "grpc_bridge",
-                                "cluster"}
+    assert set(BENCH_NAMES) == {"imap_fetch", "sync", "api", "events", "imap_parse",
+                                "mime_parse", "grpc_bridge", "cluster"}
     assert all(bench.script.is_file() for bench in BENCHES)
     with pytest.raises(SystemExit):
         parser.parse_args(["--only", "nonsense"])
