@@ -144,8 +144,9 @@ async def call(fn: Callable[..., T], *args: Any) -> T:
 
 @pytest.fixture
 async def client_daemon(tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpServer,
-                        nursery: trio.Nursery) -> AsyncIterator[ClientDaemon]:
-    base = daemon_config(tmp_path / "data", dovecot)
+                        nursery: trio.Nursery, daemon_store: str | None
+                        ) -> AsyncIterator[ClientDaemon]:
+    base = daemon_config(tmp_path / "data", dovecot, daemon_store)
     config = replace(base, grpc=GrpcConfig(host="127.0.0.1", port=free_port()))
     handle = ClientDaemon(config, dovecot, smtp_server, nursery)
     running = await handle.start()

@@ -54,8 +54,8 @@ async def _in_asyncio(scenario: Callable[[], Awaitable[T]], seconds: float = 90)
 
 @pytest.fixture
 async def account(tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpServer,
-                  nursery: trio.Nursery) -> AsyncIterator[Account]:
-    base = daemon_config(tmp_path / "data", dovecot)
+                  nursery: trio.Nursery, daemon_store: str | None) -> AsyncIterator[Account]:
+    base = daemon_config(tmp_path / "data", dovecot, daemon_store)
     config = replace(base, grpc=GrpcConfig(host="127.0.0.1", port=free_port(),
                                            max_message_bytes=2 * 1024 * 1024))
     daemon = ClientDaemon(config, dovecot, smtp_server, nursery)

@@ -54,8 +54,9 @@ class Sender:
 
 @pytest.fixture
 async def send_daemon(tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpServer,
-                      nursery: trio.Nursery) -> AsyncIterator[ClientDaemon]:
-    base = daemon_config(tmp_path / "data", dovecot)
+                      nursery: trio.Nursery, daemon_store: str | None
+                      ) -> AsyncIterator[ClientDaemon]:
+    base = daemon_config(tmp_path / "data", dovecot, daemon_store)
     config = replace(base, grpc=GrpcConfig(host="127.0.0.1", port=free_port(),
                                            max_message_bytes=RECEIVE_LIMIT))
     handle = ClientDaemon(config, dovecot, smtp_server, nursery)
@@ -89,7 +90,9 @@ async def bob(send_daemon: ClientDaemon, dovecot: Dovecot) -> AsyncIterator[Send
 
 
 def _received(smtp: SmtpServer, subject: str) -> MimeMessage:
-    for envelope in smtp.received:
+    """The newest message with `subject` on the session's SMTP server: other tests (in
+    another order under xdist) may have sent one with the same subject before."""
+    for envelope in reversed(smtp.received):
         parsed = message_from_bytes(envelope.data)
         if parsed["Subject"] == subject:
             return parsed

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.store.conftest import postgres_dsn, postgres_server, store, store_target
+from tests.store.conftest import postgres_dsn, schema_database, store, store_target
 
-__all__ = ["FakeClock", "postgres_dsn", "postgres_server", "store", "store_target"]
+__all__ = ["FakeClock", "postgres_dsn", "schema_database", "store", "store_target"]
 
 START = 1_800_000_000.0
 

@@ -46,9 +46,12 @@ T = TypeVar("T")
 TIMEOUT = 30.0
 
 
-def daemon_config(data_dir: Path, dovecot: Dovecot) -> Config:
+def daemon_config(data_dir: Path, dovecot: Dovecot, store: str | None = None) -> Config:
+    """Settings for a test daemon; `store` is the `daemon_store` fixture's value (None: the
+    default SQLite file in `data_dir`)."""
     return Config(
         data_dir=str(data_dir),
+        store=store,
         grpc=GrpcConfig(host="127.0.0.1", port=0),
         web=WebConfig(host="127.0.0.1", port=0),
         log=LogConfig(level=os.environ.get("TIDINGS_TEST_LOG_LEVEL", "warning")),
@@ -200,8 +203,8 @@ def grant_request(dovecot: Dovecot, smtp: SmtpServer, user: str, password: str,
 
 @pytest.fixture
 async def daemon(tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpServer,
-                 nursery: trio.Nursery) -> AsyncIterator[Daemon]:
-    config = daemon_config(tmp_path / "data", dovecot)
+                 nursery: trio.Nursery, daemon_store: str | None) -> AsyncIterator[Daemon]:
+    config = daemon_config(tmp_path / "data", dovecot, daemon_store)
     running: RunningDaemon = await nursery.start(
         functools.partial(run_daemon, config, handle_signals=False))
     _key_id, key = await running.accounts.create_api_key("tests")

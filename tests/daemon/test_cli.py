@@ -23,11 +23,14 @@ from tidings.v1 import connectors_pb2, connectors_pb2_grpc
 Code = grpc.StatusCode
 
 
-def _config_file(tmp_path: Path, data_dir: Path, *, grpc_port: int = 0,
+def _config_file(tmp_path: Path, data_dir: Path, store: str | None, *, grpc_port: int = 0,
                  web_port: int = 0) -> Path:
+    """A config file; `store` is the `daemon_store` fixture's value (None: SQLite in the
+    data directory, the default)."""
     path = tmp_path / "tidings.toml"
+    store_line = f'store = "{store}"\n' if store else ""
     path.write_text(
-        f'data_dir = "{data_dir}"\n'
+        f'data_dir = "{data_dir}"\n{store_line}'
         f'[grpc]\nhost = "127.0.0.1"\nport = {grpc_port}\n'
         f'[web]\nhost = "127.0.0.1"\nport = {web_port}\n'
         '[log]\nlevel = "info"\nformat = "json"\n'
@@ -55,9 +58,9 @@ def test_every_subcommand_is_registered() -> None:
     assert parser.parse_args(["serve"]).command == "serve"
 
 
-def test_keys_create_list_revoke_offline(tmp_path: Path,
+def test_keys_create_list_revoke_offline(tmp_path: Path, daemon_store: str | None,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    config = _config_file(tmp_path, tmp_path / "data")
+    config = _config_file(tmp_path, tmp_path / "data", daemon_store)
     assert main(["keys", "create", "--name", "ci", "--config", str(config)]) == 0
     created = capsys.readouterr()
     key_id, key = _key_from(created.out)
@@ -82,7 +85,7 @@ def test_a_bad_config_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 async def test_a_key_made_by_the_cli_works_on_the_running_daemon(
         daemon: Daemon, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = _config_file(tmp_path, Path(daemon.config.data_dir))
+    config = _config_file(tmp_path, Path(daemon.config.data_dir), daemon.config.store)
     status = await trio.to_thread.run_sync(
         main, ["keys", "create", "--name", "cli", "--config", str(config)])
     assert status == 0
@@ -93,9 +96,11 @@ async def test_a_key_made_by_the_cli_works_on_the_running_daemon(
     assert list(reply.connectors) == []
 
 
-def test_serve_answers_health_checks_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_serve_answers_health_checks_and_stops_on_sigterm(tmp_path: Path,
+                                                          daemon_store: str | None) -> None:
     port, web_port = free_port(), free_port()
-    config = _config_file(tmp_path, tmp_path / "data", grpc_port=port, web_port=web_port)
+    config = _config_file(tmp_path, tmp_path / "data", daemon_store, grpc_port=port,
+                          web_port=web_port)
     process = subprocess.Popen(
         [sys.executable, "-m", "tidings.cli", "serve", "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

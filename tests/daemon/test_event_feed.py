@@ -5,15 +5,12 @@ subscriber still gets exactly its events."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import aclosing
-from pathlib import Path
 
 import pytest
 import trio
 
 from tests.events.test_follow import _append
-from tests.store.builders import opened_store
 from tidings.api.errors import FailedPrecondition, InvalidArgument
 from tidings.api.event_objects import event_from_log
 from tidings.api.events_service import EventFeed, LiveHead
@@ -21,12 +18,6 @@ from tidings.domain import Event, EventType
 from tidings.events import EventHub, encode_cursor, purge_expired_events
 from tidings.store import Store
 from tidings.v1 import events_pb2
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with opened_store(tmp_path) as opened:
-        yield opened
 
 
 async def _first_chunk(feed: EventFeed, after: int, grant_ids: set[str] | None = None,

@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 import trio
 
-pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.dovecot, pytest.mark.slow,
+    pytest.mark.sqlite_only("`tidings demo` always runs its daemon on the embedded SQLite"
+                            " store in its temporary directory: it has no store setting"),
+]
 
 DEADLINE = 240.0
 EVENT_TYPES = ("message.created", "message.updated", "message.deleted", "folder.created")

@@ -3,10 +3,6 @@ records what it is told (the supervisor's own behaviour is tested in tests/sync)
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from tests.support.dovecot import Dovecot, free_port
@@ -26,7 +22,7 @@ from tidings.service import (
     Unreachable,
 )
 from tidings.service.grant_input import ConnectorPatch
-from tidings.store import Store, open_store
+from tidings.store import Store
 
 __all__ = ["smtp_server"]
 
@@ -40,12 +36,6 @@ class RecordingSync:
 
     def stop_grant(self, grant_id: str) -> None:
         self.calls.append(("stop", grant_id))
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with open_store(tmp_path / "tidings.db", os.urandom(32)) as opened:
-        yield opened
 
 
 @pytest.fixture

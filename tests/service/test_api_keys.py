@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from tidings.api.auth import hash_api_key as api_hash
 from tidings.service import ApiKeys, InvalidField, NotFound, hash_api_key
-from tidings.store import Store, open_store
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with open_store(tmp_path / "tidings.db", os.urandom(32)) as opened:
-        yield opened
+from tidings.store import Store
 
 
 async def test_a_key_is_stored_as_its_digest_and_verifies(store: Store) -> None:

@@ -1,6 +1,7 @@
 """Fixtures for store tests: every test that takes `store` (or `store_target`) runs once on
-SQLite, in the test's temporary directory, and once on PostgreSQL, in a fresh schema of a
-private server shared by the whole session."""
+SQLite, in the test's temporary directory, and once on PostgreSQL, in a fresh schema of
+the private server shared by the whole session, whatever the run's `--store` switch says
+(these tests are the back ends' own)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from psycopg import sql
 
 from tests.store.builders import opened_store
-from tests.support.postgres import PostgresError, PostgresServer, running_postgres
+from tests.support.postgres import PostgresServer
 from tidings.store import Store
 
 BACKENDS = ("sqlite", "postgresql")
@@ -23,26 +24,30 @@ _schemas = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One private PostgreSQL for the whole run, with a database the tests share; each
-    test gets its own schema in it (much quicker than a database per test)."""
-    try:
-        with running_postgres() as server:
-            server.create_database(TEST_DATABASE)
-            yield server
-    except PostgresError as exc:
-        pytest.fail(f"{exc} (.ci/run installs the postgresql package)")
+def schema_database(postgres_server: PostgresServer) -> str:
+    """A database on the session's private PostgreSQL that store tests share; each test
+    gets its own empty schema in it, so migrations run from scratch every time.
+
+    tests/cluster imports this fixture, which makes it a second session fixture on the
+    same server: whichever comes second finds the database there already.
+    """
+    with postgres_server.admin() as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                             (TEST_DATABASE,)).fetchone()
+    if found:
+        return postgres_server.dsn(TEST_DATABASE)
+    return postgres_server.create_database(TEST_DATABASE)
 
 
 @pytest.fixture
-def postgres_dsn(postgres_server: PostgresServer) -> Iterator[str]:
+def postgres_dsn(schema_database: str) -> Iterator[str]:
     """A DSN whose search_path is a new, empty schema; the schema is dropped afterwards."""
     schema = f"test_{next(_schemas)}"
-    with psycopg.connect(postgres_server.dsn(TEST_DATABASE), autocommit=True) as conn:
+    with psycopg.connect(schema_database, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     options = quote(f"-csearch_path={schema}")
-    yield f"{postgres_server.dsn(TEST_DATABASE)}?options={options}"
-    with psycopg.connect(postgres_server.dsn(TEST_DATABASE), autocommit=True) as conn:
+    yield f"{schema_database}?options={options}"
+    with psycopg.connect(schema_database, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 

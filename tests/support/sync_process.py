@@ -1,5 +1,6 @@
-"""Run the sync supervisor alone in its own process, on a store file, for crash tests and
-benchmarks: ``python -m tests.support.sync_process DB KEYHEX CAFILE [--poll SECONDS]``."""
+"""Run the sync supervisor alone in its own process, on a store (a SQLite file or a
+PostgreSQL URL), for crash tests and benchmarks:
+``python -m tests.support.sync_process DB KEYHEX CAFILE [--poll SECONDS]``."""
 
 from __future__ import annotations
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 import trio
@@ -24,19 +22,13 @@ from tidings.domain import (
     new_id,
 )
 from tidings.imap import ConnectParams, ImapClient, open_imap
-from tidings.store import Store, WriteTx, open_store
+from tidings.store import Store, WriteTx
 from tidings.sync.link import SyncSettings
 from tidings.sync.supervisor import Supervisor
 
 FAST = SyncSettings(poll_interval=0.5, uidvalidity_check_interval=300.0,
                     retention_sweep_interval=3600.0, min_backoff=0.2, max_backoff=1.0,
                     imap_timeout=15.0)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with open_store(tmp_path / "tidings.db", os.urandom(32)) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import trio
 
 from tests.support.dovecot import Dovecot
+from tests.support.store_backend import query_scalar
 from tests.sync.conftest import add_grant
 from tests.sync.test_sync_trouble import _seed
 from tidings.domain import EventType
@@ -30,12 +30,8 @@ COMPLETED = ("SELECT count(*) FROM events WHERE type = ?",
 MESSAGES = ("SELECT count(*) FROM messages", ())
 
 
-def _count(db: Path, query: tuple[str, tuple[str, ...]]) -> int:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-        try:
-            return int(conn.execute(*query).fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0
+def _count(db: str, query: tuple[str, tuple[str, ...]]) -> int:
+    return query_scalar(db, *query) or 0
 
 
 async def _wait_until(check: Callable[[], bool], timeout: float) -> None:
@@ -45,13 +41,13 @@ async def _wait_until(check: Callable[[], bool], timeout: float) -> None:
             await trio.sleep(0.05)
 
 
-async def test_sigkill_during_initial_sync(dovecot: Dovecot, tmp_path: Path) -> None:
+async def test_sigkill_during_initial_sync(dovecot: Dovecot, store_url: str) -> None:
     user, password = dovecot.add_user()
     _seed(dovecot, user, COUNT)
-    db, key = tmp_path / "crash.db", os.urandom(32)
+    db, key = store_url, os.urandom(32)
     async with open_store(db, key) as store:
         grant = await add_grant(store, dovecot, user, password)
-    command = [sys.executable, "-m", "tests.support.sync_process", str(db), key.hex(),
+    command = [sys.executable, "-m", "tests.support.sync_process", db, key.hex(),
                str(dovecot.cert_path)]
 
     first = await trio.lowlevel.open_process(command, cwd=REPO)

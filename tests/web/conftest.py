@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +30,7 @@ from tidings.domain import (
 from tidings.service.errors import Conflict, CredentialsRejected
 from tidings.service.grant_input import CustomAuth, GrantUpdate
 from tidings.service.hosted import GrantCreator, HostedAuth
-from tidings.store import Store, WriteTx, open_store
+from tidings.store import Store, WriteTx
 from tidings.sync.link import ConnectionStats
 from tidings.web import MetricsSource, serve_web
 
@@ -109,12 +107,6 @@ class Site:
     base_url: str
     client: httpx.AsyncClient
     accounts: Any
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with open_store(tmp_path / "tidings.db", os.urandom(32)) as opened:
-        yield opened
 
 
 @pytest.fixture
