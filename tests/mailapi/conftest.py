@@ -166,7 +166,9 @@ async def sync_mailbox(daemon: Daemon, dovecot: Dovecot, smtp_server: SmtpServer
                        ) -> Mailbox:
     """A new Dovecot user, seeded by `seed(user)`, as a grant whose first sync is done."""
     if not await daemon.running.store.list_connectors():
-        await daemon.create_connector()
+        # The connector's interval is the one a grant polls at (its default is 60 s);
+        # `settle` waits for a poll of folders without IDLE.
+        await daemon.create_connector(poll_interval_seconds=5)
     user, password = dovecot.add_user()
     box, dates = seed(user)
     subscription = daemon.subscribe(events_pb2.SubscribeRequest(cursor=await daemon.cursor_at(0)))
