@@ -18,18 +18,19 @@ from typing import Any, Final
 
 from tidings.store.sqlite.rows import dumps
 
-__all__ = ["refresh_threads"]
+__all__ = ["UPSERT_COLUMNS", "UPSERT_TAIL", "refresh_threads", "thread_summary"]
 
 _PARTICIPANT_ROLES = ("from", "to", "cc", "bcc")
 # Threads per statement: well under SQLite's variable limit, and short IN lists.
 _CHUNK: Final = 500
 _COLUMNS: Final = 13
-_UPSERT_HEAD: Final = (
+# The threads row `thread_summary` gives, and how an upsert replaces an existing one.
+UPSERT_COLUMNS: Final = (
     "INSERT INTO threads (id, grant_id, subject, subject_search, participants, message_ids,"
     " folder_ids, unread, starred, has_attachments, earliest_message_date,"
-    " latest_message_date, snippet) VALUES "
+    " latest_message_date, snippet)"
 )
-_UPSERT_TAIL: Final = (
+UPSERT_TAIL: Final = (
     " ON CONFLICT (id) DO UPDATE SET grant_id = excluded.grant_id,"
     " subject = excluded.subject, subject_search = excluded.subject_search,"
     " participants = excluded.participants, message_ids = excluded.message_ids,"
@@ -69,37 +70,39 @@ def _refresh_chunk(conn: sqlite3.Connection, thread_ids: Sequence[str]) -> None:
         conn.execute(
             f"DELETE FROM threads WHERE id IN ({','.join('?' * len(gone))})", gone
         )
-    rows = [_summary(thread_id, rows, folders[thread_id]) for thread_id, rows in messages.items()]
+    rows = [thread_summary(thread_id, [row[1:] for row in rows], folders[thread_id])
+            for thread_id, rows in messages.items()]
     if rows:
         one = "(" + ",".join("?" * _COLUMNS) + ")"
         conn.execute(
-            _UPSERT_HEAD + ",".join([one] * len(rows)) + _UPSERT_TAIL,
+            f"{UPSERT_COLUMNS} VALUES {','.join([one] * len(rows))}{UPSERT_TAIL}",
             [value for row in rows for value in row],
         )
 
 
-def _summary(thread_id: str, rows: list[tuple[Any, ...]], folder_ids: list[str]
-             ) -> tuple[Any, ...]:
-    """The threads row for messages `rows` (oldest first)."""
+def thread_summary(thread_id: str, rows: Sequence[Sequence[Any]], folder_ids: Sequence[str]
+                   ) -> tuple[Any, ...]:
+    """The threads row (UPSERT_COLUMNS) for its messages `rows`, oldest first, each
+    (id, grant_id, subject, addresses, date, unread, starred, has_attachments, snippet)."""
     participants: dict[str, list[str | None]] = {}  # lower-cased email → [name, email]
     for row in rows:
-        roles = json.loads(row[4])
+        roles = json.loads(row[3])
         for role in _PARTICIPANT_ROLES:
             for pair in roles.get(role, ()):
                 participants.setdefault(pair[1].lower(), pair)
     first, last = rows[0], rows[-1]
     return (
         thread_id,
+        first[1],
         first[2],
-        first[3],
-        first[3].casefold(),
+        first[2].casefold(),
         dumps(list(participants.values())),
-        dumps([row[1] for row in rows]),
-        dumps(folder_ids),
+        dumps([row[0] for row in rows]),
+        dumps(list(folder_ids)),
+        int(any(row[5] for row in rows)),
         int(any(row[6] for row in rows)),
         int(any(row[7] for row in rows)),
-        int(any(row[8] for row in rows)),
-        first[5],
-        last[5],
-        last[9],
+        first[4],
+        last[4],
+        last[8],
     )
