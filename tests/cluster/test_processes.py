@@ -392,10 +392,6 @@ def private_postgres() -> Iterator[PostgresServer]:
         pytest.fail(f"{exc} (.ci/run installs the postgresql package)")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect: about one run in four under a parallel test load, one of 50 grants "
-    "records grant.imap_sync_completed twice around the restart (every node recovers and "
-    "no message event is lost or doubled); the second completion's cause is not found"))
 async def test_every_node_recovers_when_postgresql_restarts_mid_sync(
         tmp_path: Path, private_postgres: PostgresServer, dovecot: Dovecot,
         smtp_server: SmtpServer, nursery: trio.Nursery) -> None:

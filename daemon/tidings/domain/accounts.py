@@ -65,6 +65,11 @@ class SyncProgress:
     messages_done: int = 0
     messages_total: int = 0
 
+    @property
+    def completed(self) -> bool:
+        """The initial sync ended: its completion wrote folders_done = folders_total."""
+        return 0 < self.folders_total <= self.folders_done
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Grant:

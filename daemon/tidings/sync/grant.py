@@ -35,7 +35,7 @@ from tidings.imap import (
     search_date,
 )
 from tidings.log import get_logger
-from tidings.store import WriteTx
+from tidings.store import NotFound, WriteTx
 from tidings.sync import apply
 from tidings.sync.folder_sync import (
     FolderSyncResult,
@@ -114,7 +114,7 @@ class GrantRunner:
             progress = grant.progress
             # The initial sync ended once (its completion wrote folders_done = total);
             # after that, a restart only catches up, with events.
-            completed = 0 < progress.folders_total <= progress.folders_done
+            completed = progress.completed
             folders, orphans = await discover_folders(link, client, emit=completed)
             self._add_orphans(orphans)
             pending = _order([f for f in folders if f.sync_state != "live"])
@@ -166,19 +166,31 @@ class GrantRunner:
     async def _complete(self, progress: SyncProgress) -> None:
         link = self.link
 
-        def write(tx: WriteTx) -> None:
-            tx.set_grant_progress(link.grant_id, progress)
+        def write(tx: WriteTx) -> bool:
+            # Decided inside the transaction: an earlier attempt of this grant's sync
+            # (still finishing its last write, or told a commit failed that the database
+            # kept) may have completed it already, and the event is told once.
+            current = tx.grant(link.grant_id)
+            if current is None:
+                raise NotFound("grant", link.grant_id)
             tx.set_grant_state(link.grant_id, GrantState.VALID, None)
+            if current.progress.completed:
+                return False
+            tx.set_grant_progress(link.grant_id, progress)
             tx.append_event(NewEvent(
                 grant_id=link.grant_id, type=EventType.GRANT_IMAP_SYNC_COMPLETED,
                 object_id=link.grant_id,
                 payload={"id": link.grant_id, "folders": progress.folders_total,
                          "messages": progress.messages_total}))
+            return True
 
-        await link.store.write(write)
+        told = await link.store.write(write)
         link.stats.synced_at[link.grant_id] = time.time()
-        log.info("grant.sync_completed", grant=link.grant_id,
-                 messages=progress.messages_total, folders=progress.folders_total)
+        if told:
+            log.info("grant.sync_completed", grant=link.grant_id,
+                     messages=progress.messages_total, folders=progress.folders_total)
+        else:
+            log.info("grant.sync_completed_already", grant=link.grant_id)
 
     def _add_orphans(self, orphans: Sequence[str]) -> None:
         """Messages left without a folder: reaped after the next full poll, unless that
@@ -418,7 +430,11 @@ def _pushed(responses: Sequence[object]) -> bool:
 
 
 def _record_progress(tx: WriteTx, *, grant_id: str, progress: SyncProgress) -> None:
-    tx.set_grant_progress(grant_id, progress)
+    current = tx.grant(grant_id)
+    if current is None:
+        raise NotFound("grant", grant_id)
+    if not current.progress.completed:  # a late write of an older attempt changes nothing
+        tx.set_grant_progress(grant_id, progress)
 
 
 def _purge(tx: WriteTx, *, grant_id: str, before: int) -> int:

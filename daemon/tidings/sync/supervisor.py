@@ -69,6 +69,8 @@ class Supervisor:
         self.connection_slots: ClusterSlots | None = None
         self.stats = ConnectionStats()
         self._scopes: dict[str, trio.CancelScope] = {}
+        # Set when a grant's task tree has ended, cancelled writes and all.
+        self._ended: dict[str, trio.Event] = {}
         self._nursery: trio.Nursery | None = None
         # One connection limiter per grant, shared by its sync tasks and the connections
         # opened for API calls; it lives as long as some link holds it.
@@ -100,7 +102,9 @@ class Supervisor:
         self.stop_grant(grant_id)
         scope = trio.CancelScope()
         self._scopes[grant_id] = scope
-        self._nursery.start_soon(self._supervise, grant_id, scope)
+        previous = self._ended.get(grant_id)
+        ended = self._ended[grant_id] = trio.Event()
+        self._nursery.start_soon(self._supervise, grant_id, scope, previous, ended)
 
     def stop_grant(self, grant_id: str) -> None:
         self.stats.synced_at.pop(grant_id, None)
@@ -108,53 +112,69 @@ class Supervisor:
         if scope is not None:
             scope.cancel()
 
-    async def _supervise(self, grant_id: str, scope: trio.CancelScope) -> None:
-        with scope:
-            attempt = 0
-            while True:
-                try:
-                    try:
-                        await self._run_once(grant_id)
-                    except BaseExceptionGroup as group:
-                        raise first_leaf(group) from group
-                except Fenced:
-                    # Another node holds the grant now; it writes nothing more from here.
-                    log.info("grant.fenced", grant=grant_id)
-                    break
-                except NotFound:
-                    log.info("grant.gone", grant=grant_id)
-                    break
-                except AuthError as exc:
-                    await self._record(grant_id, GrantState.INVALID, exc.text or str(exc),
-                                       EventType.GRANT_EXPIRED)
-                    log.warning("grant.auth_failed", grant=grant_id, reason=exc.text)
-                    break  # until new credentials restart it
-                except FlappingUidValidity as exc:
-                    await self._record(grant_id, GrantState.DEGRADED, str(exc),
-                                       EventType.GRANT_UPDATED)
-                    log.warning("grant.uidvalidity_flapping", grant=grant_id, folder=exc.folder)
-                    if not await self._recheck(grant_id):
-                        log.info("grant.fenced", grant=grant_id)
-                        break
-                    attempt = 0
-                    continue
-                except (ImapError, OSError, trio.TooSlowError, StoreError) as exc:
-                    # The server or the database away: an outage, not a bug.
-                    reason = f"{type(exc).__name__}: {exc}"
-                    await self._record(grant_id, GrantState.DEGRADED, reason,
-                                       EventType.GRANT_UPDATED)
-                    log.warning("grant.failed", grant=grant_id, error=reason, attempt=attempt)
-                except Exception as exc:
-                    # A bug must not take other grants down: log it, back off, retry.
-                    log.exception("grant.crashed", grant=grant_id, error=repr(exc))
-                    await self._record(grant_id, GrantState.DEGRADED,
-                                       f"internal error: {type(exc).__name__}",
-                                       EventType.GRANT_UPDATED)
-                await trio.sleep(backoff_delay(attempt, self.settings.min_backoff,
-                                               self.settings.max_backoff))
-                attempt += 1
+    async def _supervise(self, grant_id: str, scope: trio.CancelScope,
+                         previous: trio.Event | None, ended: trio.Event) -> None:
+        try:
+            with scope:
+                if previous is not None:
+                    # The tree being replaced finishes first: a write it had queued
+                    # (they are shielded) must land before this one reads the grant.
+                    await previous.wait()
+                await self._attempts(grant_id)
+        finally:
+            if previous is not None and not previous.is_set():  # cancelled while waiting
+                with trio.CancelScope(shield=True):
+                    await previous.wait()
+            ended.set()
+            if self._ended.get(grant_id) is ended:
+                del self._ended[grant_id]
         if self._scopes.get(grant_id) is scope:
             del self._scopes[grant_id]
+
+    async def _attempts(self, grant_id: str) -> None:
+        attempt = 0
+        while True:
+            try:
+                try:
+                    await self._run_once(grant_id)
+                except BaseExceptionGroup as group:
+                    raise first_leaf(group) from group
+            except Fenced:
+                # Another node holds the grant now; it writes nothing more from here.
+                log.info("grant.fenced", grant=grant_id)
+                break
+            except NotFound:
+                log.info("grant.gone", grant=grant_id)
+                break
+            except AuthError as exc:
+                await self._record(grant_id, GrantState.INVALID, exc.text or str(exc),
+                                   EventType.GRANT_EXPIRED)
+                log.warning("grant.auth_failed", grant=grant_id, reason=exc.text)
+                break  # until new credentials restart it
+            except FlappingUidValidity as exc:
+                await self._record(grant_id, GrantState.DEGRADED, str(exc),
+                                   EventType.GRANT_UPDATED)
+                log.warning("grant.uidvalidity_flapping", grant=grant_id, folder=exc.folder)
+                if not await self._recheck(grant_id):
+                    log.info("grant.fenced", grant=grant_id)
+                    break
+                attempt = 0
+                continue
+            except (ImapError, OSError, trio.TooSlowError, StoreError) as exc:
+                # The server or the database away: an outage, not a bug.
+                reason = f"{type(exc).__name__}: {exc}"
+                await self._record(grant_id, GrantState.DEGRADED, reason,
+                                   EventType.GRANT_UPDATED)
+                log.warning("grant.failed", grant=grant_id, error=reason, attempt=attempt)
+            except Exception as exc:
+                # A bug must not take other grants down: log it, back off, retry.
+                log.exception("grant.crashed", grant=grant_id, error=repr(exc))
+                await self._record(grant_id, GrantState.DEGRADED,
+                                   f"internal error: {type(exc).__name__}",
+                                   EventType.GRANT_UPDATED)
+            await trio.sleep(backoff_delay(attempt, self.settings.min_backoff,
+                                           self.settings.max_backoff))
+            attempt += 1
 
     async def _link(self, grant_id: str, *, syncing: bool = False) -> GrantLink:
         store = self.sync_store(grant_id) if syncing else self.store
