@@ -6,7 +6,9 @@ served API over a socket.
 2. GetMessage p50/p99 for random messages; ListThreads p50/p99.
 3. Attachment download of a large base64 attachment through DownloadAttachment, beside
    a plain socket reading the same ``UID FETCH ... BODY.PEEK[2]`` (bytes counted, nothing
-   decoded), in the same run. Both rates count the encoded part, so they compare.
+   decoded), in the same run: each client alternates its downloads with plain-socket
+   reads from the same thread, so that the machine's other work weighs on both alike.
+   Both rates count the encoded part, so they compare.
 
    What each side includes, per download: the gRPC call pays the store lookups, a new
    IMAP connection (TCP, LOGIN, EXAMINE), the FETCH, decoding, and the gRPC stream to a
@@ -162,44 +164,64 @@ def find_attachment(port: int, key: str, grant_id: str
         grant_id=grant_id, message_id=found.id, id=found.attachments[0].id)
 
 
-def time_downloads(port: int, key: str, request: bytes, rounds: int, expected: int
-                   ) -> list[float]:
-    """Seconds per download (after one to warm up), each checked for its size."""
+# The Dovecot a plain socket reads from: host, port, user, password.
+Plain = tuple[str, int, str, str]
+
+
+def plain_read(plain: Plain) -> tuple[float, float]:
+    """One plain-socket read of the part: seconds with TCP and LOGIN, and without."""
+    host, port, user, password = plain
+    started = time.perf_counter()
+    _got, after_login = raw_fetch(host, port, user, password, "BODY.PEEK[2]",
+                                  folders=(BIG_FOLDER,))
+    return time.perf_counter() - started, after_login
+
+
+def time_downloads(port: int, key: str, request: bytes, rounds: int, expected: int,
+                   plain: Plain) -> dict[str, list[float]]:
+    """Seconds per download (after one to warm up), each checked for its size, each
+    followed by a plain-socket read of the same part from the same thread: the two
+    alternate, so that whatever else the machine does weighs on both alike."""
     message = attachments_pb2.DownloadAttachmentRequest.FromString(request)
     auth = (("authorization", f"Bearer {key}"),)
-    seconds = []
+    times: dict[str, list[float]] = {"download": [], "plain": [], "plain_after_login": []}
     with grpc.insecure_channel(f"127.0.0.1:{port}", options=DOWNLOAD_CHANNEL_OPTIONS) as channel:
         stub = attachments_pb2_grpc.AttachmentServiceStub(channel)
-        for _ in range(rounds + 1):
+        for round_ in range(rounds + 1):
             started = time.perf_counter()
             got = sum(len(chunk.data) for chunk in stub.DownloadAttachment(message, metadata=auth))
-            seconds.append(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
             assert got == expected, (got, expected)
-    return seconds[1:]
+            whole, after_login = plain_read(plain)
+            if round_:
+                times["download"].append(seconds)
+                times["plain"].append(whole)
+                times["plain_after_login"].append(after_login)
+    return times
 
 
 def downloads_in_own_process(port: int, key: str, request: bytes, rounds: int,
-                             expected: int) -> list[float]:
-    arguments = json.dumps([port, key, request.hex(), rounds, expected])
+                             expected: int, plain: Plain) -> dict[str, list[float]]:
+    arguments = json.dumps([port, key, request.hex(), rounds, expected, plain])
     done = subprocess.run([sys.executable, __file__, "--download-client", arguments],
                           check=True, capture_output=True, text=True, timeout=600)
-    seconds: list[float] = json.loads(done.stdout)
-    return seconds
+    times: dict[str, list[float]] = json.loads(done.stdout)
+    return times
 
 
-def measure_downloads(port: int, key: str, grant_id: str, rounds: int, attachment_bytes: int
-                      ) -> list[tuple[str, list[float]]]:
+def measure_downloads(port: int, key: str, grant_id: str, rounds: int, attachment_bytes: int,
+                      plain: Plain) -> list[tuple[str, dict[str, list[float]]]]:
     request = find_attachment(port, key, grant_id).SerializeToString()
     return [
         ("client in own process", downloads_in_own_process(
-            port, key, request, rounds, attachment_bytes)),
+            port, key, request, rounds, attachment_bytes, plain)),
         ("client in daemon process", time_downloads(
-            port, key, request, rounds, attachment_bytes)),
+            port, key, request, rounds, attachment_bytes, plain)),
     ]
 
 
 async def run(seeded: Any, tmp: Path, calls: int, attachment_bytes: int, rounds: int,
-              lists: bool) -> tuple[list[Figure], list[tuple[str, list[float]]], int]:
+              lists: bool) -> tuple[list[Figure], list[tuple[str, dict[str, list[float]]]], int]:
     dv = seeded.dovecot
     params = ConnectParams(host=dv.host, port=dv.port, security="plain", allow_plaintext=True)
     async with open_imap(params) as client:
@@ -229,36 +251,20 @@ async def run(seeded: Any, tmp: Path, calls: int, attachment_bytes: int, rounds:
             figures: list[Figure] = []
             if lists:
                 figures = await trio.to_thread.run_sync(measure, port, key, grant.id, calls)
+            plain: Plain = (dv.host, dv.port, seeded.user, seeded.password)
             downloads = await trio.to_thread.run_sync(
-                measure_downloads, port, key, grant.id, rounds, attachment_bytes)
+                measure_downloads, port, key, grant.id, rounds, attachment_bytes, plain)
             page = await store.list_messages(grant.id, MessageQuery(subject="bench attachment"))
             encoded = page.items[0].attachments[0].size  # BODYSTRUCTURE's, of the encoded part
             nursery.cancel_scope.cancel()
     return figures, downloads, encoded
 
 
-def plain_socket(seeded: Any, rounds: int) -> tuple[float, float]:
-    """Seconds per read of the part on a plain socket: (with TCP and LOGIN, without)."""
-    dv = seeded.dovecot
-
-    def read() -> tuple[int, float]:
-        return raw_fetch(dv.host, dv.port, seeded.user, seeded.password, "BODY.PEEK[2]",
-                         folders=(BIG_FOLDER,))
-
-    read()  # warm
-    whole, after_login = [], []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        _got, seconds = read()
-        whole.append(time.perf_counter() - started)
-        after_login.append(seconds)
-    return statistics.median(whole), statistics.median(after_login)
-
-
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--download-client":
-        port, key, request, rounds, expected = json.loads(sys.argv[2])
-        print(json.dumps(time_downloads(port, key, bytes.fromhex(request), rounds, expected)))
+        port, key, request, rounds, expected, plain = json.loads(sys.argv[2])
+        print(json.dumps(time_downloads(port, key, bytes.fromhex(request), rounds, expected,
+                                        tuple(plain))))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=5000)
@@ -275,13 +281,15 @@ def main() -> None:
         print(f"mailbox: {seeded.messages} messages, {seeded.bytes / 1e6:.1f} MB on disk")
         figures, downloads, encoded = trio.run(run, seeded, tmp, args.calls, attachment_bytes,
                                                args.rounds, not args.download_only)
-        whole, after_login = plain_socket(seeded, max(args.rounds, 3))
-    # Rates of the encoded part, medians of the rounds, so that both sides compare.
-    floor = encoded / whole / 1e6
-    figures.append(Figure("plain socket w/o TCP+LOGIN (MB/s)", encoded / after_login / 1e6,
-                          "MB/s"))
-    for name, seconds in downloads:
-        median = statistics.median(seconds)
+    # Rates of the encoded part, medians of the rounds, so that both sides compare; each
+    # client's plain-socket reads alternate with its downloads.
+    for name, times in downloads:
+        floor = encoded / statistics.median(times["plain"]) / 1e6
+        median = statistics.median(times["download"])
+        figures.append(Figure(f"plain socket, {name} (MB/s)", floor, "MB/s"))
+        figures.append(Figure(f"plain socket w/o TCP+LOGIN, {name} (MB/s)",
+                              encoded / statistics.median(times["plain_after_login"]) / 1e6,
+                              "MB/s"))
         figures.append(Figure(f"download, {name}, decoded (MB/s)",
                               attachment_bytes / median / 1e6, "MB/s"))
         figures.append(Figure(f"download, {name}, encoded part (MB/s)", encoded / median / 1e6,

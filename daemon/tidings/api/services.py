@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidings.api.attachments import AttachmentServicer
+from tidings.api.attachments import add_to_server as add_attachment_service
 from tidings.api.bridge import TrioBridge
 from tidings.api.connectors import ConnectorServicer
 from tidings.api.drafts import DraftServicer
@@ -31,7 +32,6 @@ from tidings.service.send import Sender
 from tidings.service.verify import SslContextFactory
 from tidings.store import Store
 from tidings.v1 import (
-    attachments_pb2_grpc,
     connectors_pb2_grpc,
     drafts_pb2_grpc,
     events_pb2_grpc,
@@ -111,8 +111,7 @@ def build_services(deps: ApiDeps) -> list[ServiceBinding]:
         send_pb2_grpc.add_SendServiceServicer_to_server(SendServicer(bridge, sender), server)
 
     def attachment_service(server: Any, bridge: TrioBridge) -> None:
-        attachments_pb2_grpc.add_AttachmentServiceServicer_to_server(
-            AttachmentServicer(bridge, attachments), server)
+        add_attachment_service(AttachmentServicer(bridge, attachments), server)
 
     return [
         ServiceBinding("tidings.v1.ConnectorService", connectors),
