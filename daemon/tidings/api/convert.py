@@ -109,16 +109,18 @@ def email_address_from_proto(address: common_pb2.EmailAddress) -> domain.EmailAd
 
 def connector_to_proto(connector: domain.Connector) -> connectors_pb2.Connector:
     settings = connector.settings
+    proto_settings = connectors_pb2.ConnectorSettings(
+        sync_window_days=settings.sync_window_days,
+        strict_message_id=settings.strict_message_id,
+        allowed_redirect_uris=settings.allowed_redirect_uris,
+    )
+    if settings.poll_interval is not None:  # unset: the daemon's own interval
+        proto_settings.poll_interval_seconds = math.ceil(settings.poll_interval)
     return connectors_pb2.Connector(
         id=connector.id,
         name=connector.name,
         provider=common_pb2.PROVIDER_IMAP,
-        settings=connectors_pb2.ConnectorSettings(
-            sync_window_days=settings.sync_window_days,
-            strict_message_id=settings.strict_message_id,
-            poll_interval_seconds=math.ceil(settings.poll_interval),
-            allowed_redirect_uris=settings.allowed_redirect_uris,
-        ),
+        settings=proto_settings,
         created_at=unix_seconds(connector.created_at),
         updated_at=unix_seconds(connector.updated_at),
     )

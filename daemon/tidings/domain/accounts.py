@@ -37,7 +37,8 @@ class ConnectorSettings:
     sync_window_days: int = 90
     # Skip messages without a usable Message-ID instead of synthesizing one.
     strict_message_id: bool = False
-    poll_interval: float = 60.0
+    # Seconds between polls; None follows the daemon's `[sync] poll_interval`.
+    poll_interval: float | None = None
     allowed_redirect_uris: tuple[str, ...] = ()
 
 

@@ -95,7 +95,8 @@ def check_connector_settings(settings: ConnectorSettings, prefix: str = "setting
         return f"{prefix}.{name}" if prefix else name
 
     check_window(named("sync_window_days"), settings.sync_window_days)
-    check_poll_interval(named("poll_interval_seconds"), settings.poll_interval)
+    if settings.poll_interval is not None:
+        check_poll_interval(named("poll_interval_seconds"), settings.poll_interval)
     uris = settings.allowed_redirect_uris
     if len(uris) > MAX_REDIRECT_URIS:
         raise InvalidField(named("allowed_redirect_uris"), f"at most {MAX_REDIRECT_URIS}")

@@ -182,10 +182,12 @@ class Supervisor:
         credentials = await self.store.get_credentials(grant_id)
         connector = await self.store.get_connector(grant.connector_id)
         settings = self.settings
+        # The connector's poll interval, when it has one; the daemon's otherwise.
+        poll_interval = connector.settings.poll_interval or settings.poll_interval
         if connector.settings.strict_message_id != settings.strict_message_id or \
-                connector.settings.poll_interval != settings.poll_interval:
+                poll_interval != settings.poll_interval:
             settings = replace(settings, strict_message_id=connector.settings.strict_message_id,
-                               poll_interval=connector.settings.poll_interval)
+                               poll_interval=poll_interval)
         link = GrantLink(grant=grant, credentials=credentials, store=store,
                          settings=settings, stats=self.stats,
                          ssl_context_factory=self.ssl_context_factory,

@@ -36,7 +36,9 @@ class ConnectorSettings(_message.Message):
     receiving a synthesized id (the Nylas behaviour).
     """
     poll_interval_seconds: _builtins.int
-    """Seconds between polls of folders that have no IDLE watcher."""
+    """Seconds between polls of folders that have no IDLE watcher; when not set,
+    the daemon's own setting (`[sync] poll_interval`, 60 s by default).
+    """
     @_builtins.property
     def allowed_redirect_uris(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Redirect URIs that hosted auth may send the user back to (exact match)."""

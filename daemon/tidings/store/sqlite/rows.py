@@ -96,7 +96,7 @@ def connector_from_row(row: Row) -> Connector:
         settings=ConnectorSettings(
             sync_window_days=settings["sync_window_days"],
             strict_message_id=settings["strict_message_id"],
-            poll_interval=settings["poll_interval"],
+            poll_interval=settings.get("poll_interval"),
             allowed_redirect_uris=tuple(settings["allowed_redirect_uris"]),
         ),
         created_at=row[4],

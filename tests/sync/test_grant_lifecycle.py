@@ -1,9 +1,11 @@
-"""The initial sync's completion is told once, whatever order an old attempt's writes and a
-new attempt's reads land in."""
+"""How a grant's sync starts and ends: its completion is told once, whatever order an old
+attempt's writes and a new attempt's reads land in; its settings come from its connector
+and, where the connector has none, from the daemon."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import cast
 
 import pytest
@@ -100,3 +102,20 @@ async def test_a_restarted_grant_starts_after_the_old_tree_ends(
     supervisor.stop_grant("g1")
     await trio.testing.wait_all_tasks_blocked()
     assert supervisor.trace == ["start 0", "end 0", "start 1", "end 1"]
+
+
+@pytest.mark.dovecot
+async def test_a_connector_without_a_poll_interval_follows_the_daemon(
+        dovecot: Dovecot, store: Store, supervisor: Supervisor) -> None:
+    user, password = dovecot.add_user()
+    own = await add_grant(store, dovecot, user, password, poll_interval=7.0)
+    assert (await supervisor.link_for(own.id)).settings.poll_interval == 7.0
+
+    follows = await add_grant(store, dovecot, user, password)
+    connector = await store.get_connector(follows.connector_id)
+    await store.write(lambda tx: tx.update_connector(replace(
+        connector, settings=replace(connector.settings, poll_interval=None))))
+    stored = await store.get_connector(follows.connector_id)
+    assert stored.settings.poll_interval is None
+    link = await supervisor.link_for(follows.id)
+    assert link.settings.poll_interval == supervisor.settings.poll_interval != 7.0
