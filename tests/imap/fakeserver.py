@@ -128,6 +128,15 @@ class ScriptedServer:
 Script = Callable[[ScriptedServer], Awaitable[None]]
 
 
+async def _tcp_pair() -> tuple[trio.SocketStream, trio.SocketStream]:
+    (listener,) = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    async with listener:
+        port = listener.socket.getsockname()[1]
+        client = await trio.open_tcp_stream("127.0.0.1", port)
+        server = await listener.accept()
+    return client, server
+
+
 @asynccontextmanager
 async def fake_imap(
     script: Script,
@@ -135,11 +144,19 @@ async def fake_imap(
     connect: ConnectParams | None = None,
     greeting: str = f"* OK [CAPABILITY {CAPS}] fake ready",
     lockstep: bool = False,
+    tcp: bool = False,
 ) -> AsyncIterator[tuple[ImapClient, ScriptedServer]]:
     """A client talking to ``script``. The script runs after the greeting; when it
-    returns, the server answers LOGOUT (and anything else with OK) until closed."""
-    pair = trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
-    client_stream, server_stream = pair()
+    returns, the server answers LOGOUT (and anything else with OK) until closed. With
+    `tcp`, the two talk over a real loopback TCP connection instead of memory streams."""
+    client_stream: trio.abc.Stream
+    server_stream: trio.abc.Stream
+    if tcp:
+        client_stream, server_stream = await _tcp_pair()
+    else:
+        pair = (trio.testing.lockstep_stream_pair if lockstep
+                else trio.testing.memory_stream_pair)
+        client_stream, server_stream = pair()
     server = ScriptedServer(server_stream)
     p = connect or params()
 

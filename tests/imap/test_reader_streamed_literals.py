@@ -128,3 +128,42 @@ def test_take_literal_needs_a_streamed_literal() -> None:
         ResponseReader().take_literal(10)
     with pytest.raises(ValueError):
         ResponseReader().stream_literals(0)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(RESPONSE)), max_size=20),
+       st.integers(min_value=1, max_value=5000))
+def test_a_literal_read_past_the_reader_keeps_the_stream_in_step(
+        points: list[int], most: int) -> None:
+    """What the transport does for large pieces: take what is buffered into the piece,
+    then read the rest of the piece straight from the stream, past the reader."""
+    stream = bytearray(RESPONSE)
+    reader = ResponseReader()
+    reader.stream_literals(1024)
+    cuts = sorted({min(p, len(stream)) for p in points})
+    first = cuts[0] if cuts and cuts[0] > 0 else min(200, len(stream))
+    reader.receive_data(bytes(stream[:first]))
+    del stream[:first]
+    event = reader.next_event()
+    while reader.streamed is None:
+        assert event is NEED_DATA
+        reader.receive_data(bytes(stream[:100]))
+        del stream[:100]
+        event = reader.next_event()
+    pieces: list[bytes] = []
+    while reader.streamed is not None:
+        piece = bytearray(min(most, reader.streamed.left))
+        with memoryview(piece) as view:
+            filled = reader.take_literal_into(view)
+            if filled < len(piece):
+                count = len(piece) - filled
+                view[filled:] = stream[:count]
+                del stream[:count]
+                reader.literal_read_past(count)
+        pieces.append(bytes(piece))
+    assert b"".join(pieces) == BIG
+    reader.receive_data(bytes(stream))
+    fetch, tagged = reader.next_event(), reader.next_event()
+    assert isinstance(fetch, Fetch) and isinstance(tagged, Tagged)
+    assert fetch.sections["BODY[1]"] == b"small"
+    with pytest.raises(RuntimeError):
+        reader.literal_read_past(1)  # no literal streams any more

@@ -14,7 +14,9 @@ from tidings.imap.section_stream import STREAM_FROM, SectionMissing, stream_sect
 BIG = bytes(range(251)) * 1000  # 251,000 octets: streamed (over STREAM_FROM)
 
 
-async def test_a_large_section_comes_in_pieces_and_other_responses_are_kept() -> None:
+@pytest.mark.parametrize("tcp", [False, True], ids=["memory", "tcp"])
+async def test_a_large_section_comes_in_pieces_and_other_responses_are_kept(tcp: bool) -> None:
+    """Over TCP, large pieces are read from the socket straight into the piece."""
     assert len(BIG) > STREAM_FROM
 
     async def script(s: ScriptedServer) -> None:
@@ -27,10 +29,10 @@ async def test_a_large_section_comes_in_pieces_and_other_responses_are_kept() ->
         await s.send_raw(b")\r\n" + f"{cmd.tag} OK done\r\n".encode())
         await s.ok(await s.expect("NOOP"))  # the connection is still in step
 
-    async with fake_imap(script) as (client, _server):
-        pieces = [piece async for piece in stream_section(client, 42, "2", piece=50_000)]
+    async with fake_imap(script, tcp=tcp) as (client, _server):
+        pieces = [piece async for piece in stream_section(client, 42, "2", piece=100_000)]
         assert b"".join(pieces) == BIG
-        assert [len(piece) for piece in pieces] == [50_000] * 5 + [1_000]
+        assert [len(piece) for piece in pieces] == [100_000] * 2 + [51_000]
         assert client.drain_unsolicited() == [Fetch(seq=9, flags=("\\Seen",)), Exists(5)]
         await client.noop()
 

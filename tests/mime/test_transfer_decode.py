@@ -27,11 +27,13 @@ BACKENDS = base64_backends()
 
 
 def _sliced(decoder: StreamDecoder, data: bytes, cuts: list[int]) -> bytes:
+    """Every other piece is a bytearray, as a piece read straight off the network is."""
     points = sorted({min(cut, len(data)) for cut in cuts})
-    out: list[bytes] = []
+    out: list[bytes | bytearray] = []
     start = 0
-    for point in [*points, len(data)]:
-        out.append(decoder.feed(data[start:point]))
+    for index, point in enumerate([*points, len(data)]):
+        piece = data[start:point]
+        out.append(decoder.feed(bytearray(piece) if index % 2 else piece))
         start = point
     out.append(decoder.finish())
     return b"".join(out)

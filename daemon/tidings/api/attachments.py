@@ -75,7 +75,7 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def encode_chunk(data: bytes) -> bytes:
+def encode_chunk(data: bytes | bytearray) -> bytes:
     """The protobuf encoding of ``DownloadChunk(data=data)``, with one copy of `data`."""
     return b"".join((_DATA_KEY, _varint(len(data)), data))
 

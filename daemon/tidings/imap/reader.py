@@ -56,7 +56,7 @@ class LiteralPiece:
     """Consecutive octets of a streamed literal (see :class:`StreamedLiteral`)."""
 
     head: bytes
-    data: bytes
+    data: bytes | bytearray  # a bytearray when read straight into the piece
     left: int
     """Octets of the literal still to come after these."""
 
@@ -141,6 +141,35 @@ class ResponseReader:
         """The literal being streamed while some of it is not taken yet, else None.
         Meanwhile :meth:`next_event` answers :data:`NEED_DATA`."""
         return self._streamed
+
+    def take_literal_into(self, target: memoryview) -> int:
+        """Copy the streamed literal's octets that have arrived, up to ``len(target)``,
+        into `target`; returns how many. See :meth:`literal_read_past`."""
+        streamed = self._streamed
+        if streamed is None:
+            raise RuntimeError("take_literal_into() without a streamed literal")
+        start = self._start
+        count = min(len(self._buf) - start, streamed.left, len(target))
+        if count <= 0:
+            return 0
+        with memoryview(self._buf) as view:
+            target[:count] = view[start:start + count]
+        self._start = self._line_start = self._search_from = start + count
+        self._literal_taken(streamed, count)
+        return count
+
+    def literal_read_past(self, count: int) -> None:
+        """`count` octets of the streamed literal were read from the stream straight
+        into the caller's buffer, past this reader (only while nothing is buffered)."""
+        streamed = self._streamed
+        if streamed is None or count > streamed.left or self.buffered:
+            raise RuntimeError("literal_read_past() out of step with the stream")
+        self._literal_taken(streamed, count)
+
+    def _literal_taken(self, streamed: StreamedLiteral, count: int) -> None:
+        streamed.left -= count
+        if not streamed.left:
+            self._streamed = None
 
     def take_literal(self, most: int) -> bytes:
         """Up to `most` octets of the streamed literal that have arrived (maybe none).

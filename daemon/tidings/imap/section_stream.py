@@ -40,7 +40,7 @@ class SectionMissing(ImapError):
 
 
 async def stream_section(session: Session, uid: int, section: str, *,
-                         piece: int = PIECE) -> AsyncGenerator[bytes, None]:
+                         piece: int = PIECE) -> AsyncGenerator[bytes | bytearray, None]:
     """The octets of `section` (``"2"``, ``"1.3"``, ``"TEXT"``) of message `uid` in the
     selected mailbox, in pieces of `piece` octets (the last one shorter), as they
     arrive. Nothing is yielded for an empty or NIL section.

@@ -23,6 +23,8 @@ from .responses import Response
 __all__ = ["RECEIVE_SIZE", "ConnectParams", "Transport", "open_transport"]
 
 RECEIVE_SIZE = 256 * 1024
+# Streamed literal pieces from this size on are read straight into the piece.
+READ_INTO_FROM = 64 * 1024
 CLOSE_TIMEOUT = 2.0
 
 Security = Literal["tls", "starttls", "plain"]
@@ -185,10 +187,50 @@ class Transport:
                 if reader.buffered >= wanted:
                     data = reader.take_literal(most)
                     return LiteralPiece(streamed.head, data, streamed.left)
+                if wanted >= READ_INTO_FROM:
+                    return await self._read_piece(streamed.head, wanted)
                 await self._receive(max(RECEIVE_SIZE, wanted - reader.buffered))
         except ImapError as exc:  # ProtocolError, LimitExceeded, ConnectionLost
             await self.abort(str(exc))
             raise
+
+    async def _read_piece(self, head: bytes, size: int) -> LiteralPiece:
+        """The next `size` octets of the streamed literal, read straight into the
+        piece that is handed on: no copy through the reader's buffer."""
+        reader = self.reader
+        piece = bytearray(size)
+        with memoryview(piece) as view:
+            filled = reader.take_literal_into(view)
+            read = 0
+            while filled < size:
+                count = await self._receive_into(view[filled:])
+                reader.literal_read_past(count)
+                filled += count
+                read += count
+        streamed = reader.streamed
+        return LiteralPiece(head, piece, streamed.left if streamed is not None else 0)
+
+    async def _receive_into(self, target: memoryview) -> int:
+        """One read into `target`, within the connection's timeout; at least one octet."""
+        stream = self.stream
+        try:
+            with trio.fail_after(self.timeout):
+                if isinstance(stream, trio.SocketStream):
+                    count = await stream.socket.recv_into(target, len(target))
+                else:
+                    data = await stream.receive_some(len(target))
+                    count = len(data)
+                    target[:count] = data
+        except trio.TooSlowError:
+            await self.abort("receive timed out")
+            raise ImapTimeout(f"no answer from the server within {self.timeout} s") from None
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            await self.abort(f"receive failed: {exc!r}")
+            raise ConnectionLost(f"connection lost while receiving: {exc!r}") from exc
+        if not count:
+            await self.abort("server closed the connection in a literal")
+            raise ConnectionLost("server closed the connection in the middle of a literal")
+        return count
 
     async def _receive(self, size: int) -> None:
         """One read into the reader, within the connection's timeout."""

@@ -21,17 +21,22 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol, cast
+from typing import Final, Protocol, TypeAlias, cast
 
 __all__ = [
     "Base64Stream",
     "IdentityStream",
+    "Octets",
     "QuotedPrintableStream",
     "StreamDecoder",
     "UuencodeStream",
     "base64_backends",
     "decoder_for",
 ]
+
+# What a stream decoder takes and gives: a piece read straight off the network is a
+# bytearray (see tidings.imap.section_stream).
+Octets: TypeAlias = bytes | bytearray
 
 _NOT_BASE64: Final = re.compile(rb"[^A-Za-z0-9+/=]")
 _LINE_SPACE: Final = b" \t\r\n"
@@ -86,7 +91,7 @@ _BACKEND: Final = base64_backends()[0]
 class StreamDecoder(Protocol):
     """Undoes a transfer encoding over consecutive pieces of the encoded part."""
 
-    def feed(self, data: bytes) -> bytes: ...
+    def feed(self, data: Octets) -> Octets: ...
 
     def finish(self) -> bytes: ...
 
@@ -95,7 +100,7 @@ class IdentityStream:
     """7bit, 8bit, binary, and encodings we do not know (kept as they are, as
     RFC 2045 §6.4 suggests for an unknown encoding)."""
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: Octets) -> Octets:
         return data
 
     def finish(self) -> bytes:
@@ -115,7 +120,7 @@ class Base64Stream:
         self._carry = b""  # alphabet characters only, never a line break
         self._backend = backend
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: Octets) -> Octets:
         decoded = self._by_lines(data)
         if decoded is not None:
             return decoded
@@ -127,7 +132,7 @@ class Base64Stream:
         rest, self._carry = self._carry, b""
         return _decode_quads(rest, final=True)
 
-    def _by_lines(self, data: bytes) -> bytes | None:
+    def _by_lines(self, data: Octets) -> bytes | None:
         """The usual mail: whole lines of whole quads, no padding before the end.
         The first line completes the carried characters, the lines after it are
         decoded with their line breaks in them (no copy to drop those), and what
@@ -152,7 +157,7 @@ class Base64Stream:
         self._carry = rest
         return head + body if head else body
 
-    def _cleaned(self, cleaned: bytes) -> bytes | None:
+    def _cleaned(self, cleaned: Octets) -> bytes | None:
         """Strictly decode the carried characters and the piece's whole quads once
         line breaks are dropped; None, with nothing changed, when that is not plain
         base64. Padding ends what the strict decoder takes, which is where the
@@ -169,10 +174,10 @@ class Base64Stream:
                 body = self._backend.strict(view[need:end])
         except ValueError:  # binascii.Error
             return None
-        self._carry = rest
+        self._carry = bytes(rest)  # a few characters
         return head + body if head else body
 
-    def _careful(self, cleaned: bytes) -> bytes:
+    def _careful(self, cleaned: Octets) -> bytes:
         # bytes.translate runs many times faster than a regular expression here; the
         # expression only runs on the rare text that has junk in it.
         if cleaned.translate(None, _BASE64_CHARS):
@@ -211,7 +216,7 @@ class QuotedPrintableStream:
     def __init__(self) -> None:
         self._carry = b""
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: Octets) -> Octets:
         text = self._carry + data
         cut = text.rfind(b"\n") + 1
         if cut == 0 and len(text) > _MAX_QP_CARRY:
@@ -234,7 +239,7 @@ class UuencodeStream:
         self._started = False
         self._ended = False
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: Octets) -> Octets:
         text = self._carry + data
         cut = text.rfind(b"\n") + 1
         self._carry = text[cut:]

@@ -28,7 +28,7 @@ import trio
 from tidings.domain import Attachment, Message
 from tidings.imap.section_stream import SectionMissing, stream_section
 from tidings.log import get_logger
-from tidings.mime.transfer_decode import Base64Stream, StreamDecoder, decoder_for
+from tidings.mime.transfer_decode import Base64Stream, Octets, StreamDecoder, decoder_for
 from tidings.service.errors import NotFound, PreconditionFailed
 from tidings.service.mail_read import MailReader, examine_for_uids, message_locations
 
@@ -60,16 +60,16 @@ class _Decoding:
 
     __slots__ = ("_done", "_result")
 
-    def __init__(self, decoder: StreamDecoder, data: bytes) -> None:
+    def __init__(self, decoder: StreamDecoder, data: Octets) -> None:
         self._done = trio.Event()
-        self._result: outcome.Outcome[bytes] | None = None
+        self._result: outcome.Outcome[Octets] | None = None
         if len(data) < DECODE_AHEAD_FROM:
             self._result = outcome.capture(decoder.feed, data)
             self._done.set()
             return
         token = trio.lowlevel.current_trio_token()
 
-        def deliver(result: outcome.Outcome[bytes]) -> None:  # on the worker thread
+        def deliver(result: outcome.Outcome[Octets]) -> None:  # on the worker thread
             self._result = result
             # RunFinishedError: the daemon stopped meanwhile, and nobody waits any more.
             with contextlib.suppress(trio.RunFinishedError):
@@ -77,7 +77,7 @@ class _Decoding:
 
         trio.lowlevel.start_thread_soon(functools.partial(decoder.feed, data), deliver)
 
-    async def result(self) -> bytes:
+    async def result(self) -> Octets:
         # Not cancellable: the decoder's state changes until the feed returns, and the
         # wait is bounded by one piece's decoding.
         with trio.CancelScope(shield=True):
@@ -86,7 +86,7 @@ class _Decoding:
         return self._result.unwrap()
 
 
-def _bounded(data: bytes) -> list[bytes]:
+def _bounded(data: Octets) -> list[Octets]:
     """`data` in pieces of at most `CHUNK` octets: as it is, when it fits (the usual
     case, no copy)."""
     if len(data) <= CHUNK:
@@ -115,7 +115,7 @@ class AttachmentReader:
         raise NotFound("attachment", attachment_id)
 
     async def download(self, grant_id: str, message_id: str, attachment_id: str
-                       ) -> AsyncIterator[bytes]:
+                       ) -> AsyncIterator[Octets]:
         """The decoded content, in order, in pieces of at most `CHUNK` octets (most of
         them close to it), from the
         first copy of the message that the server still has.
