@@ -201,12 +201,10 @@ class Transport:
         piece = bytearray(size)
         with memoryview(piece) as view:
             filled = reader.take_literal_into(view)
-            read = 0
             while filled < size:
                 count = await self._receive_into(view[filled:])
                 reader.literal_read_past(count)
                 filled += count
-                read += count
         streamed = reader.streamed
         return LiteralPiece(head, piece, streamed.left if streamed is not None else 0)
 

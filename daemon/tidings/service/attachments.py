@@ -142,8 +142,8 @@ class AttachmentReader:
                                                        piece=piece)) as section:
                         async for data in section:
                             fetched += len(data)
-                            # One piece decodes while the next is read: decoding takes
-                            # about as long as reading, so this halves the time.
+                            # One piece decodes while the next is read, so that the
+                            # two overlap.
                             done = await decoding.result() if decoding is not None else b""
                             decoding = _Decoding(decoder, data)
                             for chunk in _bounded(done):
