@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import ssl
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Literal
 
@@ -208,23 +209,30 @@ class Transport:
         streamed = reader.streamed
         return LiteralPiece(head, piece, streamed.left if streamed is not None else 0)
 
-    async def _receive_into(self, target: memoryview) -> int:
-        """One read into `target`, within the connection's timeout; at least one octet."""
-        stream = self.stream
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[None]:
+        """One read within the connection's timeout. A timeout or a broken stream breaks
+        the transport and leaves as :class:`ImapTimeout` or :class:`ConnectionLost`."""
         try:
             with trio.fail_after(self.timeout):
-                if isinstance(stream, trio.SocketStream):
-                    count = await stream.socket.recv_into(target, len(target))
-                else:
-                    data = await stream.receive_some(len(target))
-                    count = len(data)
-                    target[:count] = data
+                yield
         except trio.TooSlowError:
             await self.abort("receive timed out")
             raise ImapTimeout(f"no answer from the server within {self.timeout} s") from None
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             await self.abort(f"receive failed: {exc!r}")
             raise ConnectionLost(f"connection lost while receiving: {exc!r}") from exc
+
+    async def _receive_into(self, target: memoryview) -> int:
+        """One read into `target`, within the connection's timeout; at least one octet."""
+        stream = self.stream
+        async with self._reading():
+            if isinstance(stream, trio.SocketStream):
+                count = await stream.socket.recv_into(target, len(target))
+            else:
+                data = await stream.receive_some(len(target))
+                count = len(data)
+                target[:count] = data
         if not count:
             await self.abort("server closed the connection in a literal")
             raise ConnectionLost("server closed the connection in the middle of a literal")
@@ -232,15 +240,8 @@ class Transport:
 
     async def _receive(self, size: int) -> None:
         """One read into the reader, within the connection's timeout."""
-        try:
-            with trio.fail_after(self.timeout):
-                data = await self.stream.receive_some(size)
-        except trio.TooSlowError:
-            await self.abort("receive timed out")
-            raise ImapTimeout(f"no answer from the server within {self.timeout} s") from None
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-            await self.abort(f"receive failed: {exc!r}")
-            raise ConnectionLost(f"connection lost while receiving: {exc!r}") from exc
+        async with self._reading():
+            data = await self.stream.receive_some(size)
         self.reader.receive_data(bytes(data))
 
     def _next_event_or_none(self) -> Response | None:
