@@ -170,11 +170,8 @@ class GrantRunner:
             # Decided inside the transaction: an earlier attempt of this grant's sync
             # (still finishing its last write, or told a commit failed that the database
             # kept) may have completed it already, and the event is told once.
-            current = tx.grant(link.grant_id)
-            if current is None:
-                raise NotFound("grant", link.grant_id)
             tx.set_grant_state(link.grant_id, GrantState.VALID, None)
-            if current.progress.completed:
+            if _completed(tx, link.grant_id):
                 return False
             tx.set_grant_progress(link.grant_id, progress)
             tx.append_event(NewEvent(
@@ -429,11 +426,16 @@ def _pushed(responses: Sequence[object]) -> bool:
     return any(isinstance(r, _PUSHES) for r in responses)
 
 
-def _record_progress(tx: WriteTx, *, grant_id: str, progress: SyncProgress) -> None:
-    current = tx.grant(grant_id)
-    if current is None:
+def _completed(tx: WriteTx, grant_id: str) -> bool:
+    """Whether the grant's initial sync has completed, as this transaction sees it."""
+    grant = tx.grant(grant_id)
+    if grant is None:
         raise NotFound("grant", grant_id)
-    if not current.progress.completed:  # a late write of an older attempt changes nothing
+    return grant.progress.completed
+
+
+def _record_progress(tx: WriteTx, *, grant_id: str, progress: SyncProgress) -> None:
+    if not _completed(tx, grant_id):  # a late write of an older attempt changes nothing
         tx.set_grant_progress(grant_id, progress)
 
 
