@@ -1,4 +1,5 @@
-"""The fast paths of header parsing, fingerprints, part decoding and snippets give
+"""The fast paths of header parsing, fingerprints, part decoding, snippets and text
+rendered as HTML give
 exactly what the implementation before them gave (kept in ``tests/mime/reference_*``),
 byte for byte: stored data and message ids depend on it."""
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.mime import reference_body as old_body
 from tests.mime import reference_headers as old
+from tests.mime import reference_htmltext as old_html
 from tests.mime.header_strategies import header_sections
 from tidings.mime import (
     HeaderSummary,
@@ -23,6 +25,7 @@ from tidings.mime import (
     parse_headers,
     parse_message_ids,
     synthesize_message_id_of,
+    text_to_html,
 )
 from tidings.mime.charsets import _codec_chain
 from tidings.mime.fields import field_pairs, header_section
@@ -166,3 +169,18 @@ def test_run_collapser_matches_the_regular_expression(character_class: str, text
 def test_run_collapser_needs_the_space_in_its_class() -> None:
     with pytest.raises(ValueError, match="space"):
         RunCollapser.of(r"[\t\n]")
+
+
+_TEXT_PIECES = st.sampled_from([
+    "a", "word", " ", "\t", "\n", "\r", "\r\n", "\n\n", "\n \n", "<", ">", "&", '"', "'",
+    "http://x.org/p?q=1&r=2", "https://a.b/c_(d)", "www.example.com", "www.", "mailto:a@b.c",
+    "ftp://f.g/h", "://", ".", ",", ")", "(", "é", "\u2028",
+])
+
+
+@given(st.lists(_TEXT_PIECES, max_size=40).map("".join) | st.text(max_size=200))
+@example("Hi <Bob>\nsee https://example.org/a?b=1&c=2.\n\nwww.example.com (x)")
+@example("\n\n  \n")
+@example("line one\r\nline two\rline three\n \nnext http://a.b\nhttp://c.d")
+def test_text_to_html_matches_the_reference(text: str) -> None:
+    assert text_to_html(text) == old_html.text_to_html(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from typing import Final
 
 from tidings.mime.spaces import RunCollapser
 
@@ -158,35 +159,48 @@ def _may_link(text: str) -> bool:
     return "://" in text or "www." in lowered or "mailto:" in lowered
 
 
-def _linkify_line(line: str) -> str:
-    if not _may_link(line):
-        return html.escape(line)
+def _linkify(text: str) -> str:
+    """`text` escaped, its links made anchors. A link holds no white space, so it never
+    spans a line break and the whole of a paragraph is linked in one pass."""
+    if not _may_link(text):
+        return html.escape(text)
     out: list[str] = []
     position = 0
-    for match in _LINK.finditer(line):
+    for match in _LINK.finditer(text):
         link = _trim_link(match.group(0))
         if not link:
             continue
         href = link if "://" in link or link.lower().startswith("mailto:") else "http://" + link
-        out.append(html.escape(line[position : match.start()]))
+        out.append(html.escape(text[position : match.start()]))
         out.append(f'<a href="{html.escape(href)}">{html.escape(link)}</a>')
         position = match.start() + len(link)
-    out.append(html.escape(line[position:]))
+    out.append(html.escape(text[position:]))
     return "".join(out)
 
 
+# Paragraphs are separated by an empty line, or one of spaces and tabs only.
+_PARAGRAPH_SEPARATOR: Final = re.compile(r"\n[ \t]*\n")
+
+
 def text_to_html(text: str) -> str:
-    """HTML for a plain-text body: escaped, ``<p>`` per paragraph, ``<br>`` per line break."""
+    """HTML for a plain-text body: escaped, ``<p>`` per paragraph, ``<br>`` per line break.
+
+    Escaping leaves white space as it is, so a body without links is escaped whole
+    and then cut into paragraphs and lines, in a few passes over the whole of it:
+    listing messages renders every text-only body. A body with a link, or with the NUL
+    this uses as a mark, is linked paragraph by paragraph (a link never spans a line)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    paragraphs = [p for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
-    line_html = _linkify_line if _may_link(text) else html.escape
-    rendered = (
-        "<p>"
-        + "<br>\n".join(line_html(line) for line in paragraph.strip("\n").split("\n"))
-        + "</p>"
-        for paragraph in paragraphs
-    )
-    return "\n".join(rendered)
+    if _may_link(text) or "\x00" in text:
+        return "\n".join(
+            "<p>" + _linkify(paragraph.strip("\n")).replace("\n", "<br>\n") + "</p>"
+            for paragraph in _PARAGRAPH_SEPARATOR.split(text) if paragraph.strip()
+        )
+    paragraphs = [paragraph.strip("\n") for paragraph in
+                  _PARAGRAPH_SEPARATOR.split(html.escape(text)) if paragraph.strip()]
+    if not paragraphs:
+        return ""
+    lines = "\x00".join(paragraphs).replace("\n", "<br>\n")
+    return "<p>" + lines.replace("\x00", "</p>\n<p>") + "</p>"
 
 
 def make_snippet(text: str | None, html_body: str | None, length: int = 100) -> str:
