@@ -4,6 +4,9 @@ served API over a socket.
 
 1. ListMessages p50/p99, a page of 50, without filters and with common filters.
 2. GetMessage p50/p99 for random messages; ListThreads p50/p99.
+   Both from a blocking client in its own process, as a real client calls, then again
+   from a thread of the daemon's process, where the client's decoding of the replies
+   competes with the daemon for the interpreter lock.
 3. Attachment download of a large base64 attachment through DownloadAttachment, beside
    a plain socket reading the same ``UID FETCH ... BODY.PEEK[2]`` (bytes counted, nothing
    decoded), in the same run: each client alternates its downloads with plain-socket
@@ -95,8 +98,8 @@ def _timed(calls: int, call: Callable[[int], Any]) -> list[float]:
     return samples
 
 
-def measure(port: int, key: str, grant_id: str, calls: int) -> list[Figure]:
-    """The client side, blocking, in a worker thread."""
+def measure(port: int, key: str, grant_id: str, calls: int, where: str = "") -> list[Figure]:
+    """The client side, blocking; `where` goes into the figures' names."""
     channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
         ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
     auth = (("authorization", f"Bearer {key}"),)
@@ -123,7 +126,7 @@ def measure(port: int, key: str, grant_id: str, calls: int) -> list[Figure]:
     sample = list_messages(limit=200).messages
     sender = sample[len(sample) // 2].from_[0].email
     rng = random.Random(3)
-    figures = [Figure("messages listed (count)", len(ids), "")]
+    figures = [Figure(f"messages listed{where} (count)", len(ids), "")]
     cases: list[tuple[str, dict[str, Any]]] = [
         ("no filter", {}),
         ("in INBOX, read", {"in_": inbox, "unread": False}),
@@ -139,19 +142,30 @@ def measure(port: int, key: str, grant_id: str, calls: int) -> list[Figure]:
         extra = {"page_token": fifth} if name.startswith("5th") else {}
         samples = _timed(calls, lambda _i, f=filters, e=extra: list_messages(limit=50, **f, **e))
         p50, p99 = _quantiles(samples)
-        figures += [Figure(f"List 50, {name}: p50 (ms)", p50, "ms"),
-                    Figure(f"List 50, {name}: p99 (ms)", p99, "ms", target=LIST_P99_TARGET)]
+        figures += [Figure(f"List 50, {name}{where}: p50 (ms)", p50, "ms"),
+                    Figure(f"List 50, {name}{where}: p99 (ms)", p99, "ms",
+                           target=LIST_P99_TARGET)]
     samples = _timed(calls, lambda _i: messages.GetMessage(messages_pb2.GetMessageRequest(
         grant_id=grant_id, id=rng.choice(ids)), metadata=auth))
     p50, p99 = _quantiles(samples)
-    figures += [Figure("Get: p50 (ms)", p50, "ms"), Figure("Get: p99 (ms)", p99, "ms")]
+    figures += [Figure(f"Get{where}: p50 (ms)", p50, "ms"),
+                Figure(f"Get{where}: p99 (ms)", p99, "ms")]
     samples = _timed(calls, lambda _i: threads.ListThreads(threads_pb2.ListThreadsRequest(
         grant_id=grant_id, limit=50), metadata=auth))
     p50, p99 = _quantiles(samples)
-    figures += [Figure("ListThreads 50: p50 (ms)", p50, "ms"),
-                Figure("ListThreads 50: p99 (ms)", p99, "ms")]
+    figures += [Figure(f"ListThreads 50{where}: p50 (ms)", p50, "ms"),
+                Figure(f"ListThreads 50{where}: p99 (ms)", p99, "ms")]
     channel.close()
     return figures
+
+
+def lists_in_own_process(port: int, key: str, grant_id: str, calls: int) -> list[Figure]:
+    """`measure` from a client in its own process, as a real client calls: its decoding
+    of the replies does not compete with the daemon for the interpreter lock."""
+    arguments = json.dumps([port, key, grant_id, calls])
+    done = subprocess.run([sys.executable, __file__, "--list-client", arguments],
+                          check=True, capture_output=True, text=True, timeout=1800)
+    return [Figure.from_record(record) for record in json.loads(done.stdout)]
 
 
 def find_attachment(port: int, key: str, grant_id: str
@@ -250,7 +264,10 @@ async def run(seeded: Any, tmp: Path, calls: int, attachment_bytes: int, rounds:
             _key_id, key = await accounts.create_api_key("bench")
             figures: list[Figure] = []
             if lists:
-                figures = await trio.to_thread.run_sync(measure, port, key, grant.id, calls)
+                figures = await trio.to_thread.run_sync(
+                    lists_in_own_process, port, key, grant.id, calls)
+                figures += await trio.to_thread.run_sync(
+                    measure, port, key, grant.id, calls, ", client in daemon")
             plain: Plain = (dv.host, dv.port, seeded.user, seeded.password)
             downloads = await trio.to_thread.run_sync(
                 measure_downloads, port, key, grant.id, rounds, attachment_bytes, plain)
@@ -261,6 +278,10 @@ async def run(seeded: Any, tmp: Path, calls: int, attachment_bytes: int, rounds:
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--list-client":
+        port, key, grant_id, calls = json.loads(sys.argv[2])
+        print(json.dumps([f.to_record("api", "") for f in measure(port, key, grant_id, calls)]))
+        return
     if len(sys.argv) == 3 and sys.argv[1] == "--download-client":
         port, key, request, rounds, expected, plain = json.loads(sys.argv[2])
         print(json.dumps(time_downloads(port, key, bytes.fromhex(request), rounds, expected,
