@@ -67,6 +67,7 @@ def test_arbitrary_bytes_parse_as_before(raw: bytes) -> None:
 @example(b"a\r\n\nb")
 @example(b"a\n\r\nb")
 @example(b"a\n :")
+@example(b"Subject: x\r\nab\r\n\t: y\r\nTo: c@d\r\n")
 @example(b"Subject: x\nSub\n ject: y\n\tz\nTo: a@b\n")
 def test_header_section_and_fields_match_the_reference(raw: bytes) -> None:
     assert header_section(raw) == old.header_section(raw)

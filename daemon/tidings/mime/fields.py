@@ -35,7 +35,8 @@ _FIELD_LINE_TEXT = re.compile(_FIELD_LINE_PATTERN, re.MULTILINE)
 # RFC 5322 §2.2.3: unfolding removes a line break that a space or tab follows.
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
 # A line that starts no field (no colon) and is folded: the careful reader skips it with
-# its continuations, while unfolding would glue a colon from them onto it.
+# its continuations, while unfolding could glue a colon from them onto it ("a" and " :"
+# make "a :", which reads as a field). That takes a space or tab before a colon.
 _FOLDED_NON_FIELD = re.compile(rb"^[^ \t\n:][^:\n]*\n[ \t]", re.MULTILINE)
 
 
@@ -85,7 +86,7 @@ def _unfolded(section: bytes) -> bytes | None:
             return None  # a bare CR stays in a value; the careful reader keeps it
         section = section.replace(b"\r\n", b"\n")
     if b"\n " in section or b"\n\t" in section:
-        if _FOLDED_NON_FIELD.search(section):
+        if (b" :" in section or b"\t:" in section) and _FOLDED_NON_FIELD.search(section):
             return None
         section = _FOLD.sub(b"", section)
     return section
