@@ -117,8 +117,7 @@ class AttachmentReader:
     async def download(self, grant_id: str, message_id: str, attachment_id: str
                        ) -> AsyncIterator[Octets]:
         """The decoded content, in order, in pieces of at most `CHUNK` octets (most of
-        them close to it), from the
-        first copy of the message that the server still has.
+        them close to it), from the first copy of the message that the server still has.
 
         The connection is logged out when the iterator ends, and dropped when it is
         closed early (the rest of the part is not worth reading)."""
