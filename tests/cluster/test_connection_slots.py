@@ -5,6 +5,9 @@ slot or refusing at once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar, cast
+
 import pytest
 import trio
 
@@ -14,6 +17,7 @@ from tidings.store import Store, WriteTx
 from tidings.sync.connection_slots import ClusterSlots
 
 NOW = 1_800_000_000.0
+T = TypeVar("T")
 
 
 async def _grant(store: Store) -> str:
@@ -65,11 +69,31 @@ async def test_a_restarted_node_drops_its_old_slots(store: Store) -> None:
     assert await _take(store, grant_id, "b", "b:1") == 0
 
 
+class _CountedWrites:
+    """The store, with an event set once `times` writes (each a request for a slot)
+    have been answered."""
+
+    def __init__(self, store: Store, times: int) -> None:
+        self._store = store
+        self._times = times
+        self.answered = 0
+        self.enough = trio.Event()
+
+    async def write(self, fn: Callable[[WriteTx], T]) -> T:
+        result = await self._store.write(fn)
+        self.answered += 1
+        if self.answered >= self._times:
+            self.enough.set()
+        return result
+
+
 async def test_cluster_slots_wait_for_a_slot_or_refuse_at_once(store: Store) -> None:
     grant_id = await _grant(store)
     clock = FakeClock()
     first = ClusterSlots(store, "a", clock=clock)
-    second = ClusterSlots(store, "b", clock=clock)
+    # The refusal below, then the waiter's first request and two more after a pause each.
+    counted = _CountedWrites(store, times=4)
+    second = ClusterSlots(cast(Store, counted), "b", clock=clock)
     held = await first.take(grant_id, 1)
     with pytest.raises(trio.WouldBlock):
         await second.take(grant_id, 1, wait=False)
@@ -80,7 +104,9 @@ async def test_cluster_slots_wait_for_a_slot_or_refuse_at_once(store: Store) -> 
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(waiter)
-        await trio.sleep(0.2)  # the waiter polls a few times and finds the slot held
+        with trio.fail_after(10):
+            await counted.enough.wait()  # the waiter asked again, and found the slot held
         assert not got
         await first.release(grant_id, *held)
     assert got and got[0][0] == 0
+    assert counted.answered >= 5  # the request that got the slot came after the release
