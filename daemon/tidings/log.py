@@ -62,6 +62,21 @@ def redact_secrets(
     return event_dict
 
 
+class _CurrentStandardError:
+    """Writes to whatever `sys.stderr` is when a line is logged, not when logging was
+    configured: logging set up while the stream was swapped (output captured or
+    redirected for a while) never writes to the swapped stream after it is closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR: Any = _CurrentStandardError()
+
+
 def configure_logging(
     level: str = "info", fmt: Literal["json", "console"] = "console", stream: Any = None
 ) -> None:
@@ -83,10 +98,10 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream or _STDERR),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=numeric, stream=stream or sys.stderr, format="%(message)s")
+    logging.basicConfig(level=numeric, stream=stream or _STDERR, format="%(message)s")
 
 
 def get_logger(name: str) -> Any:

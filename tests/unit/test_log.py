@@ -1,10 +1,13 @@
-"""Secrets never reach log output."""
+"""Secrets never reach log output, and logs reach the standard error of the moment."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import sys
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,3 +45,19 @@ def test_any_password_value_is_masked(text: str) -> None:
     configure_logging("info", "json", stream=stream)
     get_logger("t").info("x", password=secret, smtp_password=secret)
     assert secret not in stream.getvalue()
+
+
+def test_logs_go_to_the_standard_error_of_the_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Logging configured while stderr was swapped (a test capturing output) keeps
+    working once that stream is closed: it writes to stderr as it is now."""
+    swapped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", swapped)
+    configure_logging("info", "json")
+    swapped.close()
+    now = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", now)
+    try:
+        get_logger("t").warning("after.swap", grant="g1")
+        assert json.loads(now.getvalue().strip())["event"] == "after.swap"
+    finally:
+        configure_logging(os.environ.get("TIDINGS_TEST_LOG_LEVEL", "warning"))
