@@ -13,11 +13,16 @@
 
     .venv/bin/python bench/sync.py [--count 5000] [--rounds 3] [--appends 200]
                                    [--grants 200] [--skip initial latency idle]
+                                   [--rtt-ms 40]
+
+``--rtt-ms`` runs the initial syncs once more through a proxy (bench/delay_proxy.py) that
+adds that round-trip time, as a distant server has: figures without a target.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -26,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import trio
@@ -48,14 +53,14 @@ from tidings.sync.supervisor import Supervisor
 SYNC_ITEMS = "UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER] BODY.PEEK[1]"
 
 
-def mbsync_seconds(dv: Dovecot, user: str, password: str) -> float:
+def mbsync_seconds(dv: Dovecot, user: str, password: str, port: int) -> float:
     work = Path(tempfile.mkdtemp(prefix="tidings-mbsync-"))
     try:
         (work / "mail").mkdir()
         config = work / "mbsyncrc"
         config.write_text(f"""IMAPAccount bench
 Host {dv.host}
-Port {dv.port}
+Port {port}
 User {user}
 Pass {password}
 SSLType None
@@ -84,11 +89,12 @@ SyncState *
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def initial_sync_seconds(dv: Dovecot, user: str, password: str, tmp: Path) -> float:
+async def initial_sync_seconds(dv: Dovecot, user: str, password: str, tmp: Path,
+                               port: int | None = None) -> float:
     settings = SyncSettings(poll_interval=3600)
     async with open_store(tmp / "bench.db", os.urandom(32)) as store:
         events = await EventLog.attach(store)
-        grant = await add_grant(store, dv, user, password, port=dv.port,
+        grant = await add_grant(store, dv, user, password, port=port or dv.port,
                                 security=Security.PLAIN, allow_plaintext=True,
                                 poll_interval=3600)
         supervisor = Supervisor(store, settings)
@@ -102,27 +108,44 @@ async def initial_sync_seconds(dv: Dovecot, user: str, password: str, tmp: Path)
     return elapsed
 
 
-def initial_sync_rounds(dv: Dovecot, user: str, password: str, tmp: Path, rounds: int
-                        ) -> tuple[float, float, float, int]:
+def initial_sync_rounds(dv: Dovecot, user: str, password: str, tmp: Path, rounds: int,
+                        port: int | None = None) -> tuple[float, float, float, int]:
     """Medians of `rounds` rounds, each a floor read, an mbsync run and an initial sync
     into a new store, one after the other, so that whatever else the machine does
-    weighs on all three alike: (floor, mbsync, ours) in seconds, and the floor's bytes."""
-    raw_fetch(dv.host, dv.port, user, password, SYNC_ITEMS)  # warm the server's caches
+    weighs on all three alike: (floor, mbsync, ours) in seconds, and the floor's bytes.
+    All three reach the server on `port` (Dovecot's own, or a delaying proxy's)."""
+    port = port or dv.port
+    raw_fetch(dv.host, port, user, password, SYNC_ITEMS)  # warm the server's caches
     floors: list[float] = []
     mbsyncs: list[float] = []
     ours: list[float] = []
     nbytes = 0
     for round_ in range(rounds):
-        nbytes, floor = raw_fetch(dv.host, dv.port, user, password, SYNC_ITEMS)
+        nbytes, floor = raw_fetch(dv.host, port, user, password, SYNC_ITEMS)
         floors.append(floor)
-        mbsyncs.append(mbsync_seconds(dv, user, password))
+        mbsyncs.append(mbsync_seconds(dv, user, password, port))
         store_dir = tmp / f"initial-{round_}"
         store_dir.mkdir()
-        ours.append(trio.run(initial_sync_seconds, dv, user, password, store_dir))
+        ours.append(trio.run(initial_sync_seconds, dv, user, password, store_dir, port))
         print(f"round {round_ + 1}: floor {floor:.2f} s, mbsync {mbsyncs[-1]:.2f} s, "
               f"initial sync {ours[-1]:.2f} s")
     return (statistics.median(floors), statistics.median(mbsyncs), statistics.median(ours),
             nbytes)
+
+
+@contextlib.contextmanager
+def delaying_proxy(host: str, port: int, one_way_ms: float) -> Iterator[int]:
+    """The loopback port of a proxy to `host`:`port` (in its own process) that delays
+    each direction by `one_way_ms`."""
+    proxy = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("delay_proxy.py")), host, str(port),
+         str(one_way_ms)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proxy.stdout is not None
+        yield int(proxy.stdout.readline())
+    finally:
+        proxy.kill()
+        proxy.wait()
 
 
 def _created(subject: str) -> Callable[[Event], bool]:
@@ -231,6 +254,9 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=(), choices=("initial", "latency", "idle"))
     parser.add_argument("--rounds", type=int, default=3,
                         help="initial syncs, each beside its own floor and mbsync run")
+    parser.add_argument("--rtt-ms", type=float, default=0.0,
+                        help="also run the initial syncs through a proxy that adds this"
+                             " round-trip time, as a distant server has")
     args = parser.parse_args()
     configure_logging("warning")
     tmp = Path(tempfile.mkdtemp(prefix="tidings-bench-sync-"))
@@ -247,6 +273,16 @@ def main() -> None:
                 Figure("initial sync (s) vs mbsync", ours, "s", "mbsync", mbsync, "<= 0.5×"),
             ]
             print(f"floor read {nbytes / 1e6:.1f} MB of headers, structure and first parts")
+            if args.rtt_ms > 0:
+                far = f" at {args.rtt_ms:g} ms RTT"
+                (tmp / "far").mkdir()
+                with delaying_proxy(dv.host, dv.port, args.rtt_ms / 2) as port:
+                    floor, mbsync, ours, _ = initial_sync_rounds(
+                        dv, seeded.user, seeded.password, tmp / "far", args.rounds, port)
+                figures += [
+                    Figure(f"initial sync{far} (s) vs plain socket", ours, "s", "floor", floor),
+                    Figure(f"initial sync{far} (s) vs mbsync", ours, "s", "mbsync", mbsync),
+                ]
         if "latency" not in args.skip:
             ours_l, floor_l = trio.run(change_latency, dv, args.appends, tmp)
             for name, q in (("p50", 50), ("p99", 99)):
