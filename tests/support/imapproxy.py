@@ -1,14 +1,15 @@
-"""A plaintext TCP proxy in front of Dovecot that misbehaves on purpose: it rewrites every
-UIDVALIDITY the server reports so that each session sees a different value, as some
-misconfigured servers do."""
+"""Plaintext TCP proxies in front of Dovecot that misbehave on purpose, as some servers
+do: one rewrites every UIDVALIDITY the server reports so that each session sees a
+different value; one refuses sessions past a limit."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import trio
 
-__all__ = ["FlappingUidValidityProxy"]
+__all__ = ["FlappingUidValidityProxy", "SessionLimitProxy"]
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
@@ -53,3 +54,42 @@ class FlappingUidValidityProxy:
             pass
         finally:
             scope.cancel()
+
+
+class SessionLimitProxy:
+    """Passes sessions through to the upstream server, at most `allowed` at once: one
+    more is greeted with BYE and closed, as a server with a lower per-account connection
+    limit than its provider preset's does. Counts the most sessions open at once, and
+    the sessions refused."""
+
+    def __init__(self, upstream_host: str, upstream_port: int, allowed: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.allowed = allowed
+        self.open = 0
+        self.peak = 0
+        self.refused = 0
+
+    async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+                    ) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        task_status.started(listeners[0].socket.getsockname()[1])
+        await trio.serve_listeners(self._handle, listeners)
+
+    async def _handle(self, client: trio.SocketStream) -> None:
+        async with client:
+            if self.open >= self.allowed:
+                self.refused += 1
+                with contextlib.suppress(trio.BrokenResourceError):
+                    await client.send_all(b"* BYE Too many connections for this account\r\n")
+                return
+            self.open += 1
+            self.peak = max(self.peak, self.open)
+            try:
+                async with await trio.open_tcp_stream(*self.upstream) as server, \
+                        trio.open_nursery() as nursery:
+                    nursery.start_soon(FlappingUidValidityProxy._pump, client, server, None,
+                                       nursery.cancel_scope)
+                    nursery.start_soon(FlappingUidValidityProxy._pump, server, client, None,
+                                       nursery.cancel_scope)
+            finally:
+                self.open -= 1

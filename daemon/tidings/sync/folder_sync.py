@@ -193,8 +193,8 @@ async def _ingest_new(link: GrantLink, client: ImapClient, folder: Folder,
     database overlap (when the provider's connection cap leaves room for it)."""
     batch, strict = link.settings.fetch_batch, link.settings.strict_message_id
     if len(new) > 2 * batch:
-        try:
-            async with link.connect("sync-bodies", wait=False) as bodies:
+        async with link.spare("sync-bodies") as bodies:
+            if bodies is not None:  # else: one connection does it all
                 await bodies.select(folder.name, readonly=True)
                 send_heads, receive_heads = trio.open_memory_channel[_Chunk](2)
                 send_items, receive_items = trio.open_memory_channel[list[apply.Incoming]](2)
@@ -207,8 +207,6 @@ async def _ingest_new(link: GrantLink, client: ImapClient, folder: Folder,
                             await _store_chunk(link, folder, items, emit=emit,
                                                progress=progress, result=result)
                 return
-        except trio.WouldBlock:
-            pass  # at the connection cap: one connection does it all
     for start in range(0, len(new), batch):
         heads = await _fetch_heads(client, new[start:start + batch], strict)
         items = await _prepare_chunk(link, client, folder, heads)

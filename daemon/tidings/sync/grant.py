@@ -8,7 +8,7 @@ import functools
 import random
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn
 
 import trio
@@ -151,17 +151,37 @@ class GrantRunner:
                 await record()
 
             await record()
-            for folder in pending:
-                await self._sync(client, folder, progress=step)
-                done_folders += 1
-                # The last folder is recorded done only with the completion itself, in
-                # one transaction (`_complete`): progress that says "all done" is what
-                # tells a restarted sync that the completion was already told, so it
-                # must never be committed without it (a database restart in between).
-                if done_folders < len(folders):
-                    await record()
+            queue = list(pending)
+
+            async def take_folders(worker: ImapClient) -> None:
+                nonlocal done_folders
+                while queue:
+                    await self._sync(worker, queue.pop(0), progress=step)
+                    done_folders += 1
+                    # The last folder is recorded done only with the completion itself,
+                    # in one transaction (`_complete`): progress that says "all done" is
+                    # what tells a restarted sync that the completion was already told,
+                    # so it must never be committed without it (a database restart in
+                    # between).
+                    if done_folders < len(folders):
+                        await record()
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(min(link.settings.initial_folder_connections, len(pending)) - 1):
+                    nursery.start_soon(self._on_extra_connection, take_folders)
+                await take_folders(client)
         await self._complete(SyncProgress(folders_done=len(folders), folders_total=len(folders),
                                           messages_done=total, messages_total=total))
+
+    async def _on_extra_connection(self, work: Callable[[ImapClient], Awaitable[None]]
+                                   ) -> None:
+        """Run `work` on one more connection, if the grant has one to spare: the initial
+        sync then takes several folders at once, so that one folder's round trips and
+        parsing overlap another's database writes. Without one, the other connections
+        take every folder."""
+        async with self.link.spare("initial-folders") as extra:
+            if extra is not None:
+                await work(extra)
 
     async def _complete(self, progress: SyncProgress) -> None:
         link = self.link

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import trio
 
 from tidings.domain import Credentials, Grant
-from tidings.imap import ConnectParams, ImapClient, open_imap
+from tidings.imap import ConnectParams, ImapClient, ImapError, open_imap
 from tidings.log import get_logger
 from tidings.store import Store
 from tidings.sync.connection_slots import ClusterSlots
@@ -30,6 +30,9 @@ class SyncSettings:
     uidvalidity_check_interval: float = 300.0
     retention_sweep_interval: float = 3600.0
     fetch_batch: int = 250
+    # Folders the initial sync takes at once, each on its own connection while the
+    # provider's cap leaves one free.
+    initial_folder_connections: int = 2
     max_backoff: float = 300.0
     min_backoff: float = 1.0
     strict_message_id: bool = False
@@ -124,3 +127,20 @@ class GrantLink:
             if slot is not None and self.slots is not None:
                 await self.slots.release(self.grant_id, *slot)
             self.limiter.release_on_behalf_of(borrower)
+
+    @asynccontextmanager
+    async def spare(self, purpose: str) -> AsyncIterator[ImapClient | None]:
+        """One more connection, for work that can also be done without it: None at
+        once when the provider's cap is reached, or when the server refuses it (a
+        server may allow fewer connections than the preset says; a warning records it),
+        instead of waiting or failing the grant."""
+        async with AsyncExitStack() as stack:
+            client: ImapClient | None = None
+            try:
+                client = await stack.enter_async_context(self.connect(purpose, wait=False))
+            except trio.WouldBlock:
+                pass
+            except (ImapError, OSError, trio.TooSlowError) as exc:
+                log.warning("imap.spare_connection_refused", grant=self.grant_id,
+                            purpose=purpose, error=f"{type(exc).__name__}: {exc}")
+            yield client
