@@ -4,10 +4,11 @@ other folders, the UIDVALIDITY checker and the retention sweeper (DESIGN.md, Con
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn
 
@@ -54,6 +55,24 @@ log = get_logger("tidings.sync")
 
 IDLE_ROLES = (FolderRole.INBOX, FolderRole.SENT)
 _PUSHES = (Exists, Expunge, Fetch, Vanished, Recent)
+
+
+async def _share(workers: Sequence[ImapClient], folders: Sequence[Folder],
+                 work: Callable[[ImapClient, Folder], Awaitable[None]]) -> None:
+    """`work` for every folder, in order, each connection taking the next folder as soon
+    as it is free."""
+    queue = deque(folders)
+
+    async def take(worker: ImapClient) -> None:
+        while queue:
+            await work(worker, queue.popleft())
+
+    async with trio.open_nursery() as nursery:
+        for worker in workers[1:]:
+            nursery.start_soon(take, worker)
+        await take(workers[0])
+
+
 def _order(folders: Sequence[Folder]) -> list[Folder]:
     rank = {FolderRole.INBOX: 0, FolderRole.SENT: 1}
     return sorted(folders, key=lambda f: (rank.get(f.role, 2), f.name))
@@ -132,31 +151,38 @@ class GrantRunner:
                     messages_total=progress.messages_total))
                 return
             since = window_start(grant.sync_window_days).date()
-            total = 0
-            for folder in pending:  # the total first, so progress means something
-                await client.select(folder.name, readonly=True)
-                total += len(await client.uid_search(Raw("SINCE"), search_date(since)))
             done_folders = len(folders) - len(pending)
-            done = 0
+            async with contextlib.AsyncExitStack() as stack:
+                # More folders at once, each on its own connection while the grant has
+                # one to spare: one folder's round trips and parsing then overlap
+                # another's database writes.
+                workers = await self._with_spares(stack, client, min(
+                    link.settings.initial_folder_connections, len(pending)))
+                counts: list[int] = []
 
-            async def record() -> None:
-                await link.store.write(functools.partial(
-                    _record_progress, grant_id=grant.id, progress=SyncProgress(
-                        folders_done=done_folders, folders_total=len(folders),
-                        messages_done=min(done, total), messages_total=total)))
+                async def count(worker: ImapClient, folder: Folder) -> None:
+                    await worker.select(folder.name, readonly=True)
+                    counts.append(len(await worker.uid_search(Raw("SINCE"),
+                                                              search_date(since))))
 
-            async def step(count: int) -> None:
-                nonlocal done
-                done += count
-                await record()
+                await _share(workers, pending, count)  # the total first, for progress
+                total = sum(counts)
+                done = 0
 
-            await record()
-            queue = list(pending)
+                async def record() -> None:
+                    await link.store.write(functools.partial(
+                        _record_progress, grant_id=grant.id, progress=SyncProgress(
+                            folders_done=done_folders, folders_total=len(folders),
+                            messages_done=min(done, total), messages_total=total)))
 
-            async def take_folders(worker: ImapClient) -> None:
-                nonlocal done_folders
-                while queue:
-                    await self._sync(worker, queue.pop(0), progress=step)
+                async def step(count: int) -> None:
+                    nonlocal done
+                    done += count
+                    await record()
+
+                async def sync(worker: ImapClient, folder: Folder) -> None:
+                    nonlocal done_folders
+                    await self._sync(worker, folder, progress=step)
                     done_folders += 1
                     # The last folder is recorded done only with the completion itself,
                     # in one transaction (`_complete`): progress that says "all done" is
@@ -166,22 +192,22 @@ class GrantRunner:
                     if done_folders < len(folders):
                         await record()
 
-            async with trio.open_nursery() as nursery:
-                for _ in range(min(link.settings.initial_folder_connections, len(pending)) - 1):
-                    nursery.start_soon(self._on_extra_connection, take_folders)
-                await take_folders(client)
+                await record()
+                await _share(workers, pending, sync)
         await self._complete(SyncProgress(folders_done=len(folders), folders_total=len(folders),
                                           messages_done=total, messages_total=total))
 
-    async def _on_extra_connection(self, work: Callable[[ImapClient], Awaitable[None]]
-                                   ) -> None:
-        """Run `work` on one more connection, if the grant has one to spare: the initial
-        sync then takes several folders at once, so that one folder's round trips and
-        parsing overlap another's database writes. Without one, the other connections
-        take every folder."""
-        async with self.link.spare("initial-folders") as extra:
-            if extra is not None:
-                await work(extra)
+    async def _with_spares(self, stack: contextlib.AsyncExitStack, client: ImapClient,
+                           wanted: int) -> list[ImapClient]:
+        """`client` and up to `wanted - 1` more connections of the grant, as many as it
+        has to spare (`GrantLink.spare`), each open until `stack` closes."""
+        workers = [client]
+        while len(workers) < wanted:
+            extra = await stack.enter_async_context(self.link.spare("initial-folders"))
+            if extra is None:
+                break
+            workers.append(extra)
+        return workers
 
     async def _complete(self, progress: SyncProgress) -> None:
         link = self.link
