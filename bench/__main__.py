@@ -70,7 +70,7 @@ BENCHES: Final = (
     Bench("imap_fetch", ("--count", "5000", "--rounds", "2"),
           ("--count", "2000", "--rounds", "1"), 600),
     # The idle footprint alone takes two 125 s CPU windows; --quick leaves it out.
-    Bench("sync", ("--count", "5000", "--appends", "100", "--grants", "100"),
+    Bench("sync", ("--count", "5000", "--appends", "100", "--grants", "100", "--rtt-ms", "40"),
           ("--count", "1000", "--appends", "30", "--skip", "idle"), 1500),
     Bench("api", ("--count", "5000", "--calls", "300", "--attachment-mb", "20"),
           ("--count", "1000", "--calls", "100", "--attachment-mb", "5"), 900),
