@@ -86,6 +86,7 @@ def sync_settings(config: Config) -> SyncSettings:
         retention_sweep_interval=sync.retention_sweep_interval,
         fetch_batch=sync.fetch_batch,
         max_backoff=sync.max_backoff,
+        initial_folder_connections=sync.initial_folder_connections,
         imap_timeout=config.imap.timeout,
     )
 

@@ -101,6 +101,9 @@ class SyncConfig:
     retention_sweep_interval: float = 3600.0
     fetch_batch: int = 250
     max_backoff: float = 300.0
+    # Folders a grant's initial sync takes at once, each on its own connection while
+    # the provider's connection cap leaves one to spare.
+    initial_folder_connections: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +220,11 @@ def load_config(path: str | os.PathLike[str] | None = None,
                           ("smtp.timeout", config.smtp.timeout)):
         if timeout <= 0:
             raise ConfigError(f"{name}: must be more than 0 seconds")
+    for name, count in (("sync.fetch_batch", config.sync.fetch_batch),
+                        ("sync.initial_folder_connections",
+                         config.sync.initial_folder_connections)):
+        if count < 1:
+            raise ConfigError(f"{name}: must be at least 1")
     cluster = config.cluster
     if not 0 < cluster.renew_interval * 2 <= cluster.lease_ttl:
         raise ConfigError("cluster.renew_interval: must be more than 0 and at most half of"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tidings.app import sync_settings
 from tidings.config import ConfigError, load_config
 
 
@@ -15,6 +16,14 @@ def test_defaults() -> None:
     assert (config.web.host, config.web.port) == ("127.0.0.1", 8080)
     assert config.store_url.startswith("sqlite:///") and config.store_url.endswith("tidings.db")
     assert config.events.retention_days == 7
+
+
+def test_sync_settings_come_from_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text("[sync]\ninitial_folder_connections = 3\nfetch_batch = 100\n")
+    settings = sync_settings(load_config(path, env={}))
+    assert (settings.initial_folder_connections, settings.fetch_batch) == (3, 100)
+    assert sync_settings(load_config(env={})).initial_folder_connections == 2
 
 
 def test_toml_then_env(tmp_path: Path) -> None:
@@ -37,6 +46,8 @@ def test_toml_then_env(tmp_path: Path) -> None:
         ("[log]\nformat = 'xml'\n", {}, "log.format"),
         ("grpc = 3\n", {}, "must be a table"),
         ("[grpc\n", {}, "config file"),
+        ("[sync]\ninitial_folder_connections = 0\n", {}, "sync.initial_folder_connections"),
+        ("", {"TIDINGS_SYNC_FETCH_BATCH": "0"}, "sync.fetch_batch"),
     ],
 )
 def test_errors_name_the_setting(tmp_path: Path, text: str, env: dict[str, str],
