@@ -68,6 +68,7 @@ class SessionLimitProxy:
         self.open = 0
         self.peak = 0
         self.refused = 0
+        self._closed = trio.Event()  # set, and replaced, when a session ends
 
     async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
                     ) -> None:
@@ -93,3 +94,10 @@ class SessionLimitProxy:
                                        nursery.cancel_scope)
             finally:
                 self.open -= 1
+                self._closed.set()
+                self._closed = trio.Event()
+
+    async def wait_all_closed(self) -> None:
+        """Until no session is open."""
+        while self.open:
+            await self._closed.wait()

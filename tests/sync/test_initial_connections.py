@@ -62,33 +62,23 @@ async def _assert_every_folder_synced(store: Store, grant_id: str) -> None:
     assert completions[0].payload["messages"] == sum(FOLDERS.values())
 
 
-async def test_a_second_folder_is_taken_on_a_connection_of_its_own(
-        dovecot: Dovecot, store: Store, supervisor: Supervisor, nursery: trio.Nursery) -> None:
-    proxy = SessionLimitProxy(dovecot.host, dovecot.port, allowed=100)
-    grant_id = await _initial_sync(store, supervisor, dovecot, proxy, nursery)
-    await _assert_every_folder_synced(store, grant_id)
+@pytest.mark.parametrize(("allowed", "settings", "peak", "refused"), [
     # The first connection and the extra folder's (the folders are too small to have
     # their text parts fetched on a connection of their own).
-    assert proxy.peak == 2 and proxy.refused == 0
-    assert proxy.open == 0  # every connection closed when the sync ended
-
-
-async def test_with_the_server_refusing_more_connections_one_takes_every_folder(
-        dovecot: Dovecot, store: Store, supervisor: Supervisor, nursery: trio.Nursery) -> None:
-    proxy = SessionLimitProxy(dovecot.host, dovecot.port, allowed=1)
-    # Batches small enough that the inbox's text parts would have a connection too.
-    grant_id = await _initial_sync(store, supervisor, dovecot, proxy, nursery,
-                                   fetch_batch=10)
+    pytest.param(100, {}, 2, 0, id="a second folder on a connection of its own"),
+    # Batches small enough that the inbox's text parts would have a connection too:
+    # refused are that one and the extra folder's.
+    pytest.param(1, {"fetch_batch": 10}, 1, 2, id="the server refusing more connections"),
+    pytest.param(100, {"initial_folder_connections": 1}, 1, 0,
+                 id="one connection when the settings ask for one"),
+])
+async def test_the_initial_sync_takes_every_folder_on_the_connections_it_gets(
+        dovecot: Dovecot, store: Store, supervisor: Supervisor, nursery: trio.Nursery,
+        allowed: int, settings: dict[str, int], peak: int, refused: int) -> None:
+    proxy = SessionLimitProxy(dovecot.host, dovecot.port, allowed=allowed)
+    grant_id = await _initial_sync(store, supervisor, dovecot, proxy, nursery, **settings)
     await _assert_every_folder_synced(store, grant_id)
-    # Refused: the extra folder connection and the inbox's text-part connection.
-    assert proxy.peak == 1 and proxy.refused >= 2
+    assert (proxy.peak, proxy.refused) == (peak, refused)
+    with trio.fail_after(10):
+        await proxy.wait_all_closed()  # the sync closed every connection it opened
     assert (await store.get_grant(grant_id)).progress.completed
-
-
-async def test_one_connection_when_the_settings_ask_for_one(
-        dovecot: Dovecot, store: Store, supervisor: Supervisor, nursery: trio.Nursery) -> None:
-    proxy = SessionLimitProxy(dovecot.host, dovecot.port, allowed=100)
-    grant_id = await _initial_sync(store, supervisor, dovecot, proxy, nursery,
-                                   initial_folder_connections=1)
-    await _assert_every_folder_synced(store, grant_id)
-    assert proxy.peak == 1 and proxy.refused == 0
