@@ -10,6 +10,7 @@ import random
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 
 import trio
@@ -57,15 +58,32 @@ IDLE_ROLES = (FolderRole.INBOX, FolderRole.SENT)
 _PUSHES = (Exists, Expunge, Fetch, Vanished, Recent)
 
 
-async def _share(workers: Sequence[ImapClient], folders: Sequence[Folder],
-                 work: Callable[[ImapClient, Folder], Awaitable[None]]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Worker:
+    """A connection the initial sync takes folders on: the grant's first one, or a
+    spare one that `closing` logs out and gives back."""
+
+    client: ImapClient
+    closing: contextlib.AsyncExitStack | None = None
+
+    async def release(self) -> None:
+        if self.closing is not None:
+            await self.closing.aclose()
+
+
+async def _share(workers: Sequence[_Worker], folders: Sequence[Folder],
+                 work: Callable[[ImapClient, Folder], Awaitable[None]], *,
+                 release: bool = False) -> None:
     """`work` for every folder, in order, each connection taking the next folder as soon
-    as it is free."""
+    as it is free. With `release`, a spare connection is given back once nothing is
+    left for it to take, free for others (the API) while the last folders finish."""
     queue = deque(folders)
 
-    async def take(worker: ImapClient) -> None:
+    async def take(worker: _Worker) -> None:
         while queue:
-            await work(worker, queue.popleft())
+            await work(worker.client, queue.popleft())
+        if release:
+            await worker.release()
 
     async with trio.open_nursery() as nursery:
         for worker in workers[1:]:
@@ -160,12 +178,13 @@ class GrantRunner:
                     link.settings.initial_folder_connections, len(pending)))
                 counts: list[int] = []
 
-                async def count(worker: ImapClient, folder: Folder) -> None:
+                async def count_window(worker: ImapClient, folder: Folder) -> None:
                     await worker.select(folder.name, readonly=True)
                     counts.append(len(await worker.uid_search(Raw("SINCE"),
                                                               search_date(since))))
 
-                await _share(workers, pending, count)  # the total first, for progress
+                # The total first, so that progress means something.
+                await _share(workers, pending, count_window)
                 total = sum(counts)
                 done = 0
 
@@ -193,20 +212,23 @@ class GrantRunner:
                         await record()
 
                 await record()
-                await _share(workers, pending, sync)
+                await _share(workers, pending, sync, release=True)
         await self._complete(SyncProgress(folders_done=len(folders), folders_total=len(folders),
                                           messages_done=total, messages_total=total))
 
     async def _with_spares(self, stack: contextlib.AsyncExitStack, client: ImapClient,
-                           wanted: int) -> list[ImapClient]:
+                           wanted: int) -> list[_Worker]:
         """`client` and up to `wanted - 1` more connections of the grant, as many as it
-        has to spare (`GrantLink.spare`), each open until `stack` closes."""
-        workers = [client]
+        has to spare (`GrantLink.spare`), each open until released or `stack` closes."""
+        workers = [_Worker(client)]
         while len(workers) < wanted:
-            extra = await stack.enter_async_context(self.link.spare("initial-folders"))
+            closing = contextlib.AsyncExitStack()
+            stack.push_async_callback(closing.aclose)
+            extra = await closing.enter_async_context(self.link.spare("initial-folders"))
             if extra is None:
+                await closing.aclose()
                 break
-            workers.append(extra)
+            workers.append(_Worker(extra, closing))
         return workers
 
     async def _complete(self, progress: SyncProgress) -> None:
