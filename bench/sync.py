@@ -13,7 +13,7 @@
 
     .venv/bin/python bench/sync.py [--count 5000] [--rounds 3] [--appends 200]
                                    [--grants 200] [--skip initial latency idle]
-                                   [--rtt-ms 40]
+                                   [--rtt-ms 40] [--folder-connections 2]
 
 ``--rtt-ms`` runs the initial syncs once more through a proxy (bench/delay_proxy.py) that
 adds that round-trip time, as a distant server has: figures without a target.
@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import trio
@@ -90,8 +91,11 @@ SyncState *
 
 
 async def initial_sync_seconds(dv: Dovecot, user: str, password: str, tmp: Path,
-                               port: int | None = None) -> float:
+                               port: int | None = None,
+                               folder_connections: int | None = None) -> float:
     settings = SyncSettings(poll_interval=3600)
+    if folder_connections is not None:
+        settings = replace(settings, initial_folder_connections=folder_connections)
     async with open_store(tmp / "bench.db", os.urandom(32)) as store:
         events = await EventLog.attach(store)
         grant = await add_grant(store, dv, user, password, port=port or dv.port,
@@ -109,7 +113,8 @@ async def initial_sync_seconds(dv: Dovecot, user: str, password: str, tmp: Path,
 
 
 def initial_sync_rounds(dv: Dovecot, user: str, password: str, tmp: Path, rounds: int,
-                        port: int | None = None) -> tuple[float, float, float, int]:
+                        port: int | None = None, folder_connections: int | None = None
+                        ) -> tuple[float, float, float, int]:
     """Medians of `rounds` rounds, each a floor read, an mbsync run and an initial sync
     into a new store, one after the other, so that whatever else the machine does
     weighs on all three alike: (floor, mbsync, ours) in seconds, and the floor's bytes.
@@ -126,7 +131,8 @@ def initial_sync_rounds(dv: Dovecot, user: str, password: str, tmp: Path, rounds
         mbsyncs.append(mbsync_seconds(dv, user, password, port))
         store_dir = tmp / f"initial-{round_}"
         store_dir.mkdir()
-        ours.append(trio.run(initial_sync_seconds, dv, user, password, store_dir, port))
+        ours.append(trio.run(initial_sync_seconds, dv, user, password, store_dir, port,
+                             folder_connections))
         print(f"round {round_ + 1}: floor {floor:.2f} s, mbsync {mbsyncs[-1]:.2f} s, "
               f"initial sync {ours[-1]:.2f} s")
     return (statistics.median(floors), statistics.median(mbsyncs), statistics.median(ours),
@@ -254,6 +260,9 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=(), choices=("initial", "latency", "idle"))
     parser.add_argument("--rounds", type=int, default=3,
                         help="initial syncs, each beside its own floor and mbsync run")
+    parser.add_argument("--folder-connections", type=int, default=None,
+                        help="folders the initial sync takes at once (the daemon's"
+                             " [sync] initial_folder_connections; default: its default)")
     parser.add_argument("--rtt-ms", type=float, default=0.0,
                         help="also run the initial syncs through a proxy that adds this"
                              " round-trip time, as a distant server has")
@@ -266,7 +275,8 @@ def main() -> None:
         print(f"mailbox: {seeded.messages} messages, {seeded.bytes / 1e6:.1f} MB on disk")
         if "initial" not in args.skip:
             floor, mbsync, ours, nbytes = initial_sync_rounds(
-                dv, seeded.user, seeded.password, tmp, args.rounds)
+                dv, seeded.user, seeded.password, tmp, args.rounds,
+                folder_connections=args.folder_connections)
             figures += [
                 Figure("initial sync (s) vs plain socket", ours, "s", "floor", floor,
                        "<= 6×"),
@@ -278,7 +288,8 @@ def main() -> None:
                 (tmp / "far").mkdir()
                 with delaying_proxy(dv.host, dv.port, args.rtt_ms / 2) as port:
                     floor, mbsync, ours, _ = initial_sync_rounds(
-                        dv, seeded.user, seeded.password, tmp / "far", args.rounds, port)
+                        dv, seeded.user, seeded.password, tmp / "far", args.rounds, port,
+                        args.folder_connections)
                 figures += [
                     Figure(f"initial sync{far} (s) vs plain socket", ours, "s", "floor", floor),
                     Figure(f"initial sync{far} (s) vs mbsync", ours, "s", "mbsync", mbsync),
