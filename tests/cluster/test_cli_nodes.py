@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +21,11 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture(autouse=True)
-def _logging_kept_on_the_real_stderr() -> Iterator[None]:
-    """The command configures logging onto the stderr of the moment, which is capsys's
-    here: put it back on the process's own once the test is over, for the tests after."""
+def _tests_log_level_back() -> Iterator[None]:
+    """The command configures logging at its own level: put the tests' level back once
+    the test is over, for the tests after."""
     yield
-    configure_logging(os.environ.get("TIDINGS_TEST_LOG_LEVEL", "warning"), stream=sys.__stderr__)
+    configure_logging(os.environ.get("TIDINGS_TEST_LOG_LEVEL", "warning"))
 
 
 def _node(node_id: str, seen: float) -> NodeRecord:

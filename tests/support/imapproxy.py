@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Awaitable, Callable
 
 import trio
 
@@ -14,46 +15,57 @@ __all__ = ["FlappingUidValidityProxy", "SessionLimitProxy"]
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
 
+async def _serve_on_loopback(handler: Callable[[trio.SocketStream], Awaitable[None]],
+                             task_status: trio.TaskStatus[int]) -> None:
+    """Serve `handler` on a free loopback port, which `task_status` reports."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    task_status.started(listeners[0].socket.getsockname()[1])
+    await trio.serve_listeners(handler, listeners)
+
+
+async def _relay(client: trio.SocketStream, upstream: tuple[str, int],
+                 shift: int | None = None) -> None:
+    """Pass `client`'s session to the server at `upstream` and back, until either side
+    ends it; with `shift`, every UIDVALIDITY the server reports is raised by it."""
+    async with await trio.open_tcp_stream(*upstream) as server, \
+            trio.open_nursery() as nursery:
+        nursery.start_soon(_pump, client, server, None, nursery.cancel_scope)
+        nursery.start_soon(_pump, server, client, shift, nursery.cancel_scope)
+
+
+async def _pump(source: trio.SocketStream, sink: trio.SocketStream, shift: int | None,
+                scope: trio.CancelScope) -> None:
+    pending = b""
+    try:
+        while data := await source.receive_some(65536):
+            if shift is None:
+                await sink.send_all(data)
+                continue
+            # Rewrite whole lines only, so a number split across reads is not missed.
+            pending += data
+            head, sep, pending = pending.rpartition(b"\n")
+            if sep:
+                await sink.send_all(_UIDVALIDITY.sub(
+                    lambda m: b"UIDVALIDITY %d" % (int(m.group(1)) + shift), head + sep))
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        scope.cancel()
+
+
 class FlappingUidValidityProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.sessions = 0
-        self.port = 0
 
     async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
                     ) -> None:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        self.port = listeners[0].socket.getsockname()[1]
-        task_status.started(self.port)
-        await trio.serve_listeners(self._handle, listeners)
+        await _serve_on_loopback(self._handle, task_status)
 
     async def _handle(self, client: trio.SocketStream) -> None:
         self.sessions += 1
-        shift = self.sessions * 1000
-        async with client, await trio.open_tcp_stream(*self.upstream) as server, \
-                trio.open_nursery() as nursery:
-            nursery.start_soon(self._pump, client, server, None, nursery.cancel_scope)
-            nursery.start_soon(self._pump, server, client, shift, nursery.cancel_scope)
-
-    @staticmethod
-    async def _pump(source: trio.SocketStream, sink: trio.SocketStream, shift: int | None,
-                    scope: trio.CancelScope) -> None:
-        pending = b""
-        try:
-            while data := await source.receive_some(65536):
-                if shift is None:
-                    await sink.send_all(data)
-                    continue
-                # Rewrite whole lines only, so a number split across reads is not missed.
-                pending += data
-                head, sep, pending = pending.rpartition(b"\n")
-                if sep:
-                    await sink.send_all(_UIDVALIDITY.sub(
-                        lambda m: b"UIDVALIDITY %d" % (int(m.group(1)) + shift), head + sep))
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
-        finally:
-            scope.cancel()
+        async with client:
+            await _relay(client, self.upstream, shift=self.sessions * 1000)
 
 
 class SessionLimitProxy:
@@ -72,9 +84,7 @@ class SessionLimitProxy:
 
     async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
                     ) -> None:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        task_status.started(listeners[0].socket.getsockname()[1])
-        await trio.serve_listeners(self._handle, listeners)
+        await _serve_on_loopback(self._handle, task_status)
 
     async def _handle(self, client: trio.SocketStream) -> None:
         async with client:
@@ -86,12 +96,7 @@ class SessionLimitProxy:
             self.open += 1
             self.peak = max(self.peak, self.open)
             try:
-                async with await trio.open_tcp_stream(*self.upstream) as server, \
-                        trio.open_nursery() as nursery:
-                    nursery.start_soon(FlappingUidValidityProxy._pump, client, server, None,
-                                       nursery.cancel_scope)
-                    nursery.start_soon(FlappingUidValidityProxy._pump, server, client, None,
-                                       nursery.cancel_scope)
+                await _relay(client, self.upstream)
             finally:
                 self.open -= 1
                 self._closed.set()
