@@ -190,7 +190,7 @@ async def _ingest_new(link: GrantLink, client: ImapClient, folder: Folder,
     """Fetch and store new UIDs, newest first, in batches. A large backlog runs as a
     pipeline — heads streamed on this connection, text parts fetched on a second one,
     batches written by the store's thread — so network waits, our parsing and the
-    database overlap (when the provider's connection cap leaves room for it)."""
+    database overlap (when the grant has a connection to spare, `GrantLink.spare`)."""
     batch, strict = link.settings.fetch_batch, link.settings.strict_message_id
     if len(new) > 2 * batch:
         async with link.spare("sync-bodies") as bodies:
