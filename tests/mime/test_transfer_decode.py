@@ -89,6 +89,37 @@ def test_base64_of_a_large_part_in_uneven_pieces(backend: Base64Backend) -> None
     assert all(abs(len(piece) - 65_537 * 3 * 76 / 4 / 78) < 100 for piece in out[:-1])
 
 
+@pytest.mark.parametrize("ending", [b"\r\n", b"\n"], ids=["crlf", "lf"])
+def test_regular_lines_are_read_as_rows(ending: bytes) -> None:
+    data = bytes(range(256)) * 300
+    encoded = _mime_base64(data).replace(b"\r\n", ending)
+    decoder = Base64Stream()
+    # Cut in the middle of lines; the last piece, with the part's short last line, is
+    # not a grid.
+    first = decoder._by_rows(encoded[:40_000])
+    second = decoder._by_rows(encoded[40_000:90_000])
+    assert first is not None and second is not None
+    assert first + second + decoder.feed(encoded[90_000:]) + decoder.finish() == data
+
+
+@pytest.mark.parametrize("damage", ["shifted", "joined"])
+def test_rows_that_end_elsewhere_are_not_read_as_rows(damage: str) -> None:
+    # Lines whose breaks are not where the grid has them, the total length unchanged:
+    # "shifted" puts line breaks into the text columns (the strict decode refuses
+    # them); "joined" makes two lines and two characters one line, so that the grid's
+    # line-break columns hold text, which must not be dropped.
+    lines = _mime_base64(bytes(range(256)) * 10).split(b"\r\n")[:-2]  # rows of 76
+    if damage == "shifted":
+        lines[5:7] = [lines[5] + lines[6][:2], lines[6][2:]]
+    else:
+        lines[5:7] = [lines[5] + lines[6] + b"QU"]
+    damaged = b"".join(line + b"\r\n" for line in lines)
+    assert Base64Stream()._by_rows(damaged) is None
+    decoder = Base64Stream()
+    assert decoder.feed(damaged) + decoder.finish() == decode_transfer_encoding(
+        damaged, "base64")[0]
+
+
 @given(st.binary(max_size=3000), cuts)
 def test_quoted_printable_round_trip(data: bytes, at: list[int]) -> None:
     encoded = quopri.encodestring(data).replace(b"\n", b"\r\n")
