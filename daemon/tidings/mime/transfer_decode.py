@@ -51,6 +51,8 @@ _BASE64_CHARS: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _MAX_QP_CARRY: Final = 64 * 1024
 _CR: Final = ord("\r")
 _LF: Final = ord("\n")
+# CR LF as one two-octet number, to check the line ends of a grid's rows in one compare.
+_CRLF: Final = np.frombuffer(b"\r\n", "<u2")[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,8 @@ class Base64Stream:
             return None  # a line of its own length, or junk or padding to carry
         rows = (last - first) // stride
         grid = np.frombuffer(data, np.uint8, last - first, first).reshape(rows, stride)
-        if not ((grid[:, -1] == _LF).all() and (not crlf or (grid[:, -2] == _CR).all())):
+        ends = grid[:, -2:].view(_CRLF.dtype) if crlf else grid[:, -1]
+        if not (ends == (_CRLF if crlf else _LF)).all():
             return None  # a row that ends elsewhere
         text = np.empty(len(opening) + rows * width, np.uint8)
         text[:len(opening)] = np.frombuffer(opening, np.uint8)
