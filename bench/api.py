@@ -247,9 +247,13 @@ async def run(seeded: Any, tmp: Path, calls: int, attachment_bytes: int, rounds:
     async with open_store(tmp / "bench.db", os.urandom(32)) as store:
         events = await EventLog.attach(store)
         hub = await EventHub.for_store(store)
+        # The daemon's own poll interval: the test suite's fast one (the helper's
+        # default) would poll every half second, on the thread that serves the calls.
+        settings = SyncSettings()
         grant = await add_grant(store, dv, seeded.user, seeded.password, port=dv.port,
-                                security=Security.PLAIN, allow_plaintext=True)
-        supervisor = Supervisor(store, SyncSettings(poll_interval=3600))
+                                security=Security.PLAIN, allow_plaintext=True,
+                                poll_interval=settings.poll_interval)
+        supervisor = Supervisor(store, settings)
         async with trio.open_nursery() as nursery:
             await nursery.start(supervisor.run)
             started = trio.current_time()
