@@ -54,6 +54,7 @@ from tests.support.mailgen import make_message
 from tests.sync.conftest import add_grant
 from tidings.api.server import GrpcSettings, serve_grpc
 from tidings.api.services import ApiDeps, build_services
+from tidings.app import freeze_startup_heap
 from tidings.domain import EventType, Security
 from tidings.events import EventHub
 from tidings.imap import ConnectParams, open_imap
@@ -266,6 +267,7 @@ async def run(seeded: Any, tmp: Path, calls: int, attachment_bytes: int, rounds:
             port: int = await nursery.start(serve_grpc, GrpcSettings(host="127.0.0.1", port=0),
                                             services, accounts.verify_api_key)
             _key_id, key = await accounts.create_api_key("bench")
+            freeze_startup_heap()  # as the daemon does once it serves
             figures: list[Figure] = []
             if lists:
                 figures = await trio.to_thread.run_sync(
