@@ -189,7 +189,8 @@ def text_to_html(text: str) -> str:
     and then cut into paragraphs and lines, in a few passes over the whole of it:
     listing messages renders every text-only body. A body with a link, or with the NUL
     this uses as a mark, is linked paragraph by paragraph (a link never spans a line)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _may_link(text) or "\x00" in text:
         return "\n".join(
             "<p>" + _linkify(paragraph.strip("\n")).replace("\n", "<br>\n") + "</p>"
