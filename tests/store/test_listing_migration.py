@@ -18,6 +18,7 @@ from tidings.domain import Message
 from tidings.store import CredentialCipher, MessageQuery, Store, ThreadQuery
 from tidings.store.postgres import connection as pg_connection
 from tidings.store.postgres.write_tx import PostgresWriteTx
+from tidings.store.schema import LATEST_VERSION
 from tidings.store.sqlite import connection as sqlite_connection
 from tidings.store.sqlite.write_tx import SqliteWriteTx
 
@@ -66,7 +67,7 @@ async def test_a_sqlite_database_with_mail_gets_subject_indexes(tmp_path: Path) 
     async with b.opened_store(tmp_path) as store:
         await _assert_filters(store, g.id, messages)
     with sqlite3.connect(path) as check:
-        assert sqlite_connection.schema_version(check) == 9
+        assert sqlite_connection.schema_version(check) == LATEST_VERSION
         indexed = check.execute("SELECT rowid, subject_search FROM message_subjects ORDER BY 1")
         stored = check.execute("SELECT rowid, subject_search FROM messages ORDER BY 1")
         assert indexed.fetchall() == stored.fetchall() != []
@@ -106,7 +107,7 @@ async def test_a_postgres_schema_with_mail_gets_trigram_indexes(postgres_dsn: st
     async with b.opened_store(postgres_dsn) as store:
         await _assert_filters(store, grant_id, messages)
     with pg_connection.connect(postgres_dsn) as conn:
-        assert pg_connection.schema_version(conn) == 9
+        assert pg_connection.schema_version(conn) == LATEST_VERSION
         assert {"messages_subject_trigrams", "threads_subject_trigrams"} <= _pg_indexes(conn)
         with conn.transaction():
             # Four rows are read fastest without an index; forbid that to see it used.
@@ -143,7 +144,7 @@ async def test_without_pg_trgm_the_migration_passes_and_filters_still_work(
     async with b.opened_store(limited_dsn) as store:
         await _assert_filters(store, grant_id, messages)
     with pg_connection.connect(limited_dsn) as conn:
-        assert pg_connection.schema_version(conn) == 9
+        assert pg_connection.schema_version(conn) == LATEST_VERSION
         assert "messages_subject_trigrams" not in _pg_indexes(conn)
         assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"
                             ).fetchone() == (0,)  # fmt: skip

@@ -397,6 +397,16 @@ _POSTGRES_SUBJECT_INDEX = (
     $$""",
 )
 
+# Whether a message is in a folder: the probe of every listing that starts from a few
+# messages and keeps those in one folder (a thread page's dates in Sent, a subject filter
+# within a folder). Without statistics SQLite served it from the folder's (folder_id,
+# date) index, reading the folder's entries for every message tried: 31 ms instead of
+# 4 ms for a thread page's Sent dates in a folder of 1,000 messages.
+_LOCATIONS_BY_MESSAGE_FOLDER = (
+    "CREATE INDEX locations_by_message_folder ON locations (message_id, folder_id)",
+    "DROP INDEX locations_by_message",
+)
+
 MIGRATIONS: Final = (
     Migration(1, "base schema", _BASE),
     Migration(2, "partial indexes for the unread, starred and attachment filters", _FILTER_INDEXES),
@@ -412,6 +422,7 @@ MIGRATIONS: Final = (
         (),
         {"sqlite": _SQLITE_SUBJECT_INDEX, "postgresql": _POSTGRES_SUBJECT_INDEX},
     ),
+    Migration(10, "locations by message and folder", _LOCATIONS_BY_MESSAGE_FOLDER),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 
