@@ -10,11 +10,12 @@ from tidings.store.sqlite.connection import connect_reader
 from tidings.store.sqlite.listing import list_messages
 
 
-async def test_whether_a_message_is_in_a_folder_is_looked_up_by_message(
+async def test_a_few_threads_in_a_folder_are_read_through_the_thread_and_message_indexes(
         tmp_path: Path) -> None:
     # A thread page asks for the dates of its threads' messages in Sent: a few messages,
     # each probed for the folder. Probed through the folder's own index, every probe
-    # read the folder's entries, which grows with the folder.
+    # read the folder's entries, which grows with the folder; and walking the grant's
+    # messages by date to find the threads' reads every message of the grant.
     async with b.opened_store(tmp_path) as store:
         grant, inbox = await b.account(store)
         sent = b.folder(grant.id, "Sent")
@@ -31,6 +32,7 @@ async def test_whether_a_message_is_in_a_folder_is_looked_up_by_message(
     assert {m.thread_id for m in page.items} == {"t0", "t1"}
     assert all(sent.id in m.folder_ids for m in page.items) and len(page.items) == 8
     conn.set_trace_callback(None)
-    probe = next(s for s in statements if "EXISTS (SELECT 1 FROM locations" in s)
-    plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + probe))
+    page_ids = next(s for s in statements if "EXISTS (SELECT 1 FROM locations" in s)
+    plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + page_ids))
+    assert "messages_by_thread (thread_id=?)" in plan, plan
     assert "locations_by_message_folder (message_id=? AND folder_id=?)" in plan, plan

@@ -201,8 +201,14 @@ def list_messages(conn: sqlite3.Connection, grant_id: str, query: MessageQuery) 
     if query.folder_id is None or selective:
         if after is not None:
             where.add("(m.date, m.id) < (?, ?)", *after)
+        # Messages of given threads come from the thread index and are sorted after:
+        # without statistics SQLite walks the grant's date index instead, reading every
+        # message of the grant to find a page's threads (5.4 ms against 0.3 ms for the
+        # Sent dates of a thread page on a mailbox of 5,000).
+        source = ("messages m INDEXED BY messages_by_thread"
+                  if query.thread_id is not None or query.thread_ids else "messages m")
         sql = (
-            f"SELECT m.id FROM messages m WHERE {where.sql()}"
+            f"SELECT m.id FROM {source} WHERE {where.sql()}"
             " ORDER BY m.date DESC, m.id DESC LIMIT ?"
         )
         params = [*where.params, query.limit + 1]
