@@ -162,11 +162,10 @@ class Base64Stream:
         width = stride - 1 - crlf
         if width % 4 or not width:
             return None
-        with memoryview(data) as view:
-            opening = self._carry + view[:first].tobytes().translate(None, _LINE_SPACE)
-            rest = view[last:].tobytes().translate(None, _LINE_SPACE)
-        if len(opening) % 4 or rest.translate(None, _BASE64_CHARS) or b"=" in rest:
-            return None  # a line of its own length, or junk or padding to carry
+        edges = self._edges(data, first, last)
+        if edges is None:
+            return None
+        opening, rest = edges
         rows = (last - first) // stride
         grid = np.frombuffer(data, np.uint8, last - first, first).reshape(rows, stride)
         ends = grid[:, -2:].view(_CRLF.dtype) if crlf else grid[:, -1]
@@ -182,6 +181,19 @@ class Base64Stream:
         self._carry = rest
         return decoded
 
+    def _edges(self, data: Octets, first: int, last: int) -> tuple[bytes, bytes] | None:
+        """What the grid and line paths decode around a piece's whole lines: the carried
+        characters with the text before the first line break (`first`), and the text
+        after the last one (`last`), to carry; line space dropped from both. None when
+        the opening is not whole quads (a line of its own length) or the rest holds
+        junk or padding, which must not be carried."""
+        with memoryview(data) as view:
+            opening = self._carry + view[:first].tobytes().translate(None, _LINE_SPACE)
+            rest = view[last:].tobytes().translate(None, _LINE_SPACE)
+        if len(opening) % 4 or rest.translate(None, _BASE64_CHARS) or b"=" in rest:
+            return None
+        return opening, rest
+
     def _by_lines(self, data: Octets) -> bytes | None:
         """The usual mail: whole lines of whole quads, no padding before the end.
         The first line completes the carried characters, the lines after it are
@@ -192,13 +204,11 @@ class Base64Stream:
         last = data.rfind(b"\n") + 1
         if first == last or data.find(b"=") >= 0:
             return None
+        edges = self._edges(data, first, last)
+        if edges is None:
+            return None
+        opening, rest = edges
         with memoryview(data) as view:
-            opening = self._carry + view[:first].tobytes().translate(None, _LINE_SPACE)
-            if len(opening) % 4:
-                return None  # lines that are not whole quads
-            rest = view[last:].tobytes().translate(None, _LINE_SPACE)
-            if rest.translate(None, _BASE64_CHARS):
-                return None  # junk that must not be carried
             try:
                 head = self._backend.strict(opening)
                 body = self._backend.lenient(view[first:last])
