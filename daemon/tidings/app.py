@@ -71,10 +71,9 @@ class RunningDaemon:
 
 
 def ssl_context_factory(ca_file: str | None) -> Callable[[], ssl.SSLContext | None]:
-    """TLS contexts for connections to mail servers: None means the system's trusted CAs;
-    a CA file replaces them (a private mail server, tests). One context serves all."""
-    if ca_file is None:
-        return lambda: None
+    """TLS contexts for connections to mail servers: the system's trusted CAs, or a CA
+    file in their place (a private mail server, tests). One context, loaded here once,
+    serves all: loading CAs takes tens of milliseconds, too long for each connection."""
     context = ssl.create_default_context(cafile=ca_file)
     return lambda: context
 
