@@ -57,14 +57,19 @@ DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_BACKOFF: Final = 5.0
 # Event batches carry whole messages; gRPC's default 4 MiB receive limit is too small.
 MAX_RECEIVE_BYTES: Final = 64 * 1024 * 1024
+# HTTP/2 frames the daemon may send us: attachment chunks are about 1 MiB, and at
+# gRPC's default of 16 KiB a download takes about a third longer on both sides.
+MAX_FRAME_BYTES: Final = 1024 * 1024
 
 
 def channel_options(max_backoff: float) -> list[tuple[str, int]]:
-    """Channel settings: gRPC's own reconnect backoff (up to 120 s by default) capped
-    like ours, so a restarted daemon is found again within `max_backoff`."""
+    """Channel settings: large messages and HTTP/2 frames, and gRPC's own reconnect
+    backoff (up to 120 s by default) capped like ours, so a restarted daemon is found
+    again within `max_backoff`."""
     cap = max(100, int(max_backoff * 1000))
     return [
         ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+        ("grpc.http2.max_frame_size", MAX_FRAME_BYTES),
         ("grpc.initial_reconnect_backoff_ms", min(100, cap)),
         ("grpc.min_reconnect_backoff_ms", min(100, cap)),
         ("grpc.max_reconnect_backoff_ms", cap),
