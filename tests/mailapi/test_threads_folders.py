@@ -147,6 +147,7 @@ async def test_another_grants_objects_are_not_found(
         (mailbox.attachments.GetAttachment, attachments_pb2.GetAttachmentRequest(
             grant_id=mine, message_id=message.id, id=message.attachments[0].id)),
         (mailbox.messages.ListMessages, messages_pb2.ListMessagesRequest(grant_id="0" * 24)),
+        (mailbox.threads.ListThreads, threads_pb2.ListThreadsRequest(grant_id="0" * 24)),
     ]
     for method, request in calls:
         error = await mailbox.failure(method, request)

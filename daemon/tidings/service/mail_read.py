@@ -127,6 +127,15 @@ class MailReader:
         except StoreNotFound:
             raise NotFound("grant", grant_id) from None
 
+    async def _check_empty_listing(self, grant_id: str, folder_id: str | None) -> None:
+        """Why a listing came back empty: `NotFound` for an unknown grant, or for a
+        folder that is not the grant's. A listing only finds the grant's messages in
+        that folder, so one that found any needs neither check (and spares the call
+        two store round trips)."""
+        await self.check_grant(grant_id)
+        if folder_id is not None:
+            await self.folder(grant_id, folder_id)
+
     async def folder(self, grant_id: str, folder_id: str) -> Folder:
         """The grant's folder with this id (`NotFound` for any other)."""
         try:
@@ -169,13 +178,16 @@ class MailReader:
         """A page of messages, newest first. With `native_query`, only the messages the
         server's UID SEARCH finds (in the `folder_id` folder, or in every folder) that
         also pass the other filters."""
-        await self.check_grant(grant_id)
         check_page_token(query.page_token)
+        if native_query is None:
+            page = await self.store.list_messages(grant_id, query)
+            if not page.items:
+                await self._check_empty_listing(grant_id, query.folder_id)
+            return page
+        await self.check_grant(grant_id)
         folder = None
         if query.folder_id is not None:
             folder = await self.folder(grant_id, query.folder_id)
-        if native_query is None:
-            return await self.store.list_messages(grant_id, query)
         hits = await self.native_search(grant_id, check_native_query(native_query), folder)
         return await self._page_of_hits(grant_id, query, hits)
 
@@ -261,11 +273,10 @@ class MailReader:
         return (await self._views(grant_id, [thread]))[0]
 
     async def list_threads(self, grant_id: str, query: ThreadQuery) -> Page[ThreadView]:
-        await self.check_grant(grant_id)
         check_page_token(query.page_token)
-        if query.folder_id is not None:
-            await self.folder(grant_id, query.folder_id)
         page = await self.store.list_threads(grant_id, query)
+        if not page.items:
+            await self._check_empty_listing(grant_id, query.folder_id)
         return Page(tuple(await self._views(grant_id, page.items)), page.next_page_token)
 
     async def _views(self, grant_id: str, threads: Iterable[Thread]) -> list[ThreadView]:
