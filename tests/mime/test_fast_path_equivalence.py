@@ -176,13 +176,15 @@ _TEXT_PIECES = st.sampled_from([
     "a", "word", " ", "\t", "\n", "\r", "\r\n", "\n\n", "\n \n", "<", ">", "&", '"', "'",
     "http://x.org/p?q=1&r=2", "https://a.b/c_(d)", "www.example.com", "www.", "mailto:a@b.c",
     "ftp://f.g/h", "://", ".", ",", ")", "(", "é", "\u2028",
-    "WWW.Example.COM", "MailTo:c@d.e", "HTTPS://A.B", ":", "mailto", "ww", "w.",
+    "WWW.Example.COM", "MailTo:c@d.e", "HTTPS://A.B", ":", "mailto", "ww", "w.", "\x00",
+    "&amp;", "\x1c",
 ])
 
 
 @given(st.lists(_TEXT_PIECES, max_size=40).map("".join) | st.text(max_size=200))
 @example("Hi <Bob>\nsee https://example.org/a?b=1&c=2.\n\nwww.example.com (x)")
 @example("\n\n  \n")
+@example("a\x00b <c>\n\n\x00\n \n'd' & \"e\"")
 @example("line one\r\nline two\rline three\n \nnext http://a.b\nhttp://c.d")
 def test_text_to_html_matches_the_reference(text: str) -> None:
     assert text_to_html(text) == old_html.text_to_html(text)
