@@ -349,3 +349,14 @@ def test_message_ids_leave_the_api_without_angle_brackets() -> None:
     assert bare_message_id(" <abc@example.com> ") == "abc@example.com"
     assert bare_message_id("abc@example.com") == "abc@example.com"
     assert bare_message_id("<unclosed@example.com") == "<unclosed@example.com"
+
+
+def test_every_address_field_keeps_its_addresses_in_order() -> None:
+    cat = domain.EmailAddress("Cat", "cat@example.net")
+    reply = message_to_proto(_message(cc=(BOB, cat), bcc=(cat,), reply_to=(ANN, BOB, cat)))
+    assert [(a.name, a.email) for a in reply.cc] == [("", "bob@example.org"),
+                                                      ("Cat", "cat@example.net")]
+    assert [a.email for a in reply.bcc] == ["cat@example.net"]
+    assert [a.email for a in reply.reply_to] == ["ann@example.com", "bob@example.org",
+                                                 "cat@example.net"]
+    assert [a.email for a in reply.from_] == ["ann@example.com"]

@@ -250,10 +250,16 @@ _ADDRESS_FIELDS: Final = ("from_", "to", "cc", "bcc", "reply_to")
 
 
 def add_addresses(target: Any, message: domain.Message) -> None:
-    """Fill the address fields of a Message or Draft from the message's."""
+    """Fill the address fields of a Message or Draft from the message's.
+
+    Each address is built in place (``add``): one built apart and then appended is
+    copied into the field, which made this three times slower on a page of 50."""
     for name in _ADDRESS_FIELDS:
-        getattr(target, name).extend(
-            email_address_to_proto(a) for a in getattr(message, name))
+        addresses: tuple[domain.EmailAddress, ...] = getattr(message, name)
+        if addresses:
+            field = getattr(target, name)
+            for address in addresses:
+                field.add(name=address.name or "", email=address.email)
 
 
 def message_to_proto(
