@@ -25,7 +25,7 @@ served API over a socket.
 Targets: ListMessages p99 <= 20 ms; attachment download >= 0.5× the plain socket.
 
     .venv/bin/python bench/api.py [--count 5000] [--calls 300] [--attachment-mb 20]
-                                  [--rounds 3] [--download-only]
+                                  [--rounds 15] [--download-only]
 """
 
 from __future__ import annotations
@@ -297,7 +297,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--attachment-mb", type=float, default=20.0)
-    parser.add_argument("--rounds", type=int, default=3, help="downloads timed per client")
+    parser.add_argument("--rounds", type=int, default=15,
+                        help="downloads timed per client (each beside a plain-socket read)")
     parser.add_argument("--download-only", action="store_true",
                         help="skip the list and get latencies")
     args = parser.parse_args()
