@@ -15,6 +15,7 @@ from tests.daemon.conftest import Daemon
 from tests.mailapi.conftest import Code, Mailbox, build_message, sync_mailbox
 from tests.support.dovecot import Dovecot
 from tests.support.smtpserver import SmtpServer
+from tidings.api.attachments import chunk_header
 from tidings.mime import iter_part_bytes
 from tidings.service.attachments import CHUNK, AttachmentReader
 from tidings.service.mail_read import MailReader
@@ -143,6 +144,35 @@ async def test_pieces_cut_anywhere_give_the_original_bytes(
         text = b"".join([chunk async for chunk in reader.download(
             mailbox.grant_id, message.id, notes.id)])
         assert text == TEXT.replace("\n", "\r\n").encode()
+
+
+def _framing(size: int) -> bytes:
+    return b"[%09d]" % size  # 11 octets: not whole triples, so always joined on
+
+
+async def test_pieces_behind_headers_give_the_original_bytes(
+        daemon: Daemon, dovecot: Dovecot, smtp_server: SmtpServer) -> None:
+    """With a header, each chunk is its header and then the octets it names: decoded
+    behind it (base64 pieces of the usual size), or joined on (other encodings, pieces
+    too large for one chunk, headers that are not whole triples)."""
+    mailbox, message = await _files(daemon, dovecot, smtp_server)
+    big, notes = message.attachments
+    for piece, header in ((None, chunk_header), (65_537, chunk_header),
+                          (3_000_017, chunk_header), (None, _framing)):
+        reader = AttachmentReader(MailReader(daemon.running.store, daemon.running.supervisor),
+                                  piece=piece)
+        for attachment, expected in ((big, BINARY), (notes, TEXT.replace("\n", "\r\n").encode())):
+            body: list[bytes] = []
+            async for chunk in reader.download(mailbox.grant_id, message.id, attachment.id,
+                                               header=header):
+                if header is chunk_header:
+                    body.append(attachments_pb2.DownloadChunk.FromString(chunk).data)
+                else:
+                    size = int(chunk[1:10])
+                    assert chunk[:11] == _framing(size) and len(chunk) == 11 + size
+                    body.append(bytes(chunk[11:]))
+                assert 0 < len(body[-1]) <= CHUNK
+            assert b"".join(body) == expected, (piece, attachment.filename)
 
 
 @pytest.mark.slow

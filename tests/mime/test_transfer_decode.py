@@ -102,6 +102,57 @@ def test_regular_lines_are_read_as_rows(ending: bytes) -> None:
     assert first + second + decoder.feed(encoded[90_000:]) + decoder.finish() == data
 
 
+def _header(size: int) -> bytes:
+    """A header of whole triples, which names the size it stands before."""
+    return b"<%08d>" % size + b"." * (-(size % 7 + 10) % 3 + size % 7)
+
+
+@given(st.binary(max_size=5000), cuts, backends, st.sampled_from([76, 64, 4, 75]),
+       st.booleans())
+def test_base64_behind_headers_is_the_same_octets(data: bytes, at: list[int],
+                                                   backend: Base64Backend, line: int,
+                                                   damaged: bool) -> None:
+    encoded = _mime_base64(data, line)
+    if damaged:  # a stray character: the piece that holds it is not a grid
+        encoded = encoded[:len(encoded) // 2] + b"!" + encoded[len(encoded) // 2:]
+    decoder = Base64Stream(backend)
+    points = sorted({min(cut, len(encoded)) for cut in at})
+    body: list[bytes] = []
+    start = 0
+    for point in [*points, len(encoded)]:
+        framed = decoder.feed_after(_header, bytearray(encoded[start:point]))
+        start = point
+        if not framed:
+            continue
+        size = int(framed[1:9])
+        assert framed[:len(_header(size))] == _header(size)
+        assert len(framed) == len(_header(size)) + size > len(_header(size))
+        body.append(framed[len(_header(size)):])
+    assert b"".join([*body, decoder.finish()]) == data
+
+
+def test_a_grid_is_decoded_behind_its_header_in_one_pass() -> None:
+    data = bytes(range(256)) * 300
+    encoded = _mime_base64(data)
+    decoder = Base64Stream()
+    # The header's own base64 is decoded with the rows: no other path serves it.
+    first = decoder._by_rows(encoded[:40_000], _header)
+    assert first is not None
+    size = int(first[1:9])
+    assert first == _header(size) + data[:size]
+    # A header that is not whole triples cannot go in front of the text: the piece
+    # takes another path and is joined to it.
+    assert Base64Stream()._by_rows(encoded[:40_000], lambda n: b"ab") is None
+    joined = Base64Stream().feed_after(lambda n: b"ab", encoded[:40_000])
+    assert joined == b"ab" + data[:size]
+    # A part's last piece, its last row padded, comes behind a header that names the
+    # octets it holds, not the characters' worth.
+    padded = _mime_base64(bytes(range(200)) + bytes(84))  # five rows of 76, one "="
+    assert padded.endswith(b"=\r\n") and len(padded) == 5 * 78
+    framed = Base64Stream()._by_rows(padded, _header)
+    assert framed == _header(284) + bytes(range(200)) + bytes(84)
+
+
 @pytest.mark.parametrize("damage", ["shifted", "joined"])
 def test_rows_that_end_elsewhere_are_not_read_as_rows(damage: str) -> None:
     # Lines whose breaks are not where the grid has them, the total length unchanged:

@@ -4,14 +4,16 @@ A download is a bridged stream with a little credit: the trio side fetches the n
 slice from the server only while the client keeps up, and a cancelled call closes the
 stream, which logs the IMAP connection out.
 
-A `DownloadChunk` is one bytes field, so its encoding is written here around the data
-(`encode_chunk`) and the method is registered without a protobuf serializer
+A `DownloadChunk` is one bytes field, so its encoding is written here (`chunk_header`,
+the octets before the data) and the method is registered without a protobuf serializer
 (`add_to_server`): building a message and serializing it would copy every megabyte
-twice more, which costs a download about a third of its time.
+twice more, which costs a download about a third of its time. The service decodes each
+piece straight behind its header, so the data is not copied to frame it either.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -25,11 +27,15 @@ from tidings.domain import Attachment, Message
 from tidings.service.attachments import AttachmentReader
 from tidings.v1 import attachments_pb2
 
-__all__ = ["AttachmentServicer", "add_to_server", "encode_chunk"]
+__all__ = ["AttachmentServicer", "add_to_server", "chunk_header", "encode_chunk"]
 
 SERVICE: Final = "tidings.v1.AttachmentService"
 # Field 1 (data), wire type 2 (length-delimited): protobuf's encoding of the key.
 _DATA_KEY: Final = b"\x0a"
+# The same field, empty: a parser keeps the last value of a field that comes twice
+# ("last one wins" for scalars, strings and bytes), so it changes nothing but a
+# header's length.
+_EMPTY_DATA: Final = _DATA_KEY + b"\x00"
 
 # Decoded pieces in flight between the trio and asyncio threads (up to 1 MB each).
 STREAM_CREDIT: Final = 4
@@ -56,14 +62,17 @@ class AttachmentServicer:
     async def DownloadAttachment(
         self, request: attachments_pb2.DownloadAttachmentRequest, context: Any
     ) -> AsyncIterator[bytes]:
-        """Encoded `DownloadChunk` messages (see `add_to_server`)."""
+        """Encoded `DownloadChunk` messages (see `add_to_server`): the service puts
+        each piece behind its `chunk_header`."""
         stream = self._bridge.stream(
-            self._attachments.download, require_id("grant_id", request.grant_id),
+            functools.partial(self._attachments.download, header=chunk_header),
+            require_id("grant_id", request.grant_id),
             require_id("message_id", request.message_id), require_id("id", request.id),
             buffer=STREAM_CREDIT)
-        async with stream as pieces:
-            async for data in pieces:
-                yield encode_chunk(data)
+        async with stream as chunks:
+            async for chunk in chunks:
+                # Always bytes with a header; grpc sends nothing else.
+                yield chunk if isinstance(chunk, bytes) else bytes(chunk)
 
 
 def _varint(value: int) -> bytes:
@@ -75,9 +84,19 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
+def chunk_header(size: int) -> bytes:
+    """What comes before `size` octets of data in the encoding of a `DownloadChunk`:
+    the key and length of `data`, behind as many empty `data` fields (two octets each)
+    as make it a whole number of triples, the length a base64 decoder can write in
+    front of what it decodes (`Base64Stream.feed_after`). For a chunk of about a
+    megabyte that is one empty field and four octets of key and length."""
+    key = _DATA_KEY + _varint(size)
+    return _EMPTY_DATA * (len(key) % 3) + key
+
+
 def encode_chunk(data: bytes | bytearray) -> bytes:
-    """The protobuf encoding of ``DownloadChunk(data=data)``, with one copy of `data`."""
-    return b"".join((_DATA_KEY, _varint(len(data)), data))
+    """The encoding of ``DownloadChunk(data=data)``, with one copy of `data`."""
+    return chunk_header(len(data)) + data
 
 
 def add_to_server(servicer: AttachmentServicer, server: Any) -> None:

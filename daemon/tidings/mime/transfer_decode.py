@@ -30,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "Base64Stream",
+    "Header",
     "IdentityStream",
     "Octets",
     "QuotedPrintableStream",
@@ -42,6 +43,9 @@ __all__ = [
 # What a stream decoder takes and gives: a piece read straight off the network is a
 # bytearray (see tidings.imap.section_stream).
 Octets: TypeAlias = bytes | bytearray
+# What a caller may want in front of decoded octets, in the same buffer: given how many
+# octets were decoded, the octets to put before them (a protocol's framing, say).
+Header: TypeAlias = Callable[[int], bytes]
 
 _NOT_BASE64: Final = re.compile(rb"[^A-Za-z0-9+/=]")
 _LINE_SPACE: Final = b" \t\r\n"
@@ -132,8 +136,24 @@ class Base64Stream:
 
     def feed(self, data: Octets) -> Octets:
         decoded = self._by_rows(data)
-        if decoded is None:
-            decoded = self._by_lines(data)
+        return decoded if decoded is not None else self._not_by_rows(data)
+
+    def feed_after(self, header: Header, data: Octets) -> bytes:
+        """``header(n)`` followed by the `n` octets that ``feed(data)`` gives, in one
+        buffer; empty when the piece decodes to nothing.
+
+        When the piece is a grid (see `_by_rows`) and the header is a whole number of
+        triples, the header's own base64 goes in front of the piece's text and one
+        decode gives both: the decoded octets are never copied to put them behind their
+        header. Any other piece is decoded as `feed` does and joined to its header."""
+        framed = self._by_rows(data, header)
+        if framed is not None:
+            return framed
+        decoded = self._not_by_rows(data)
+        return header(len(decoded)) + decoded if decoded else b""
+
+    def _not_by_rows(self, data: Octets) -> Octets:
+        decoded = self._by_lines(data)
         if decoded is not None:
             return decoded
         cleaned = data.translate(None, _LINE_SPACE)
@@ -144,14 +164,18 @@ class Base64Stream:
         rest, self._carry = self._carry, b""
         return _decode_quads(rest, final=True)
 
-    def _by_rows(self, data: Octets) -> bytes | None:
+    def _by_rows(self, data: Octets, header: Header | None = None) -> bytes | None:
         """The usual mail, read as a grid: after the line that completes the carried
         characters, rows of one length, each a whole number of quads ending in CRLF (or
         LF), so the line breaks sit in the same columns of every row. The line-break
         columns are checked, the others copied out in one strided pass, and one strict
         decode takes the opening line and every row (a stray character anywhere fails
         it). What follows the last line break is carried. None, with nothing changed,
-        when the piece is not like that."""
+        when the piece is not like that.
+
+        With `header`, what `feed_after` gives: the header's base64 written in front of
+        the text decodes to the header itself (it is whole triples, so it needs no
+        padding and leaves the text's quads where they were)."""
         first = data.find(b"\n") + 1
         second = data.find(b"\n", first) + 1
         last = data.rfind(b"\n") + 1
@@ -171,9 +195,21 @@ class Base64Stream:
         ends = grid[:, -2:].view(_CRLF.dtype) if crlf else grid[:, -1]
         if not (ends == (_CRLF if crlf else _LF)).all():
             return None  # a row that ends elsewhere
-        text = np.empty(len(opening) + rows * width, np.uint8)
-        text[:len(opening)] = np.frombuffer(opening, np.uint8)
-        text[len(opening):].reshape(rows, width)[:] = grid[:, :width]
+        chars = len(opening) + rows * width
+        if header is None:
+            front = b""
+        else:
+            # Padding may end the part's last line: "=" decodes to nothing.
+            tail = grid[-1, width - 2:width].tobytes()
+            front = header(chars // 4 * 3 - tail.count(b"="))
+            if len(front) % 3:
+                return None
+            front = binascii.b2a_base64(front, newline=False)
+        text = np.empty(len(front) + chars, np.uint8)
+        text[:len(front)] = np.frombuffer(front, np.uint8)
+        start = len(front) + len(opening)
+        text[len(front):start] = np.frombuffer(opening, np.uint8)
+        text[start:].reshape(rows, width)[:] = grid[:, :width]
         try:
             decoded = self._backend.strict(text.data)
         except ValueError:  # binascii.Error: a character outside the alphabet

@@ -28,7 +28,13 @@ from typing import Final
 from tidings.domain import Attachment, Message
 from tidings.imap.section_stream import SectionMissing, stream_section
 from tidings.log import get_logger
-from tidings.mime.transfer_decode import Base64Stream, Octets, decoder_for
+from tidings.mime.transfer_decode import (
+    Base64Stream,
+    Header,
+    Octets,
+    StreamDecoder,
+    decoder_for,
+)
 from tidings.service.errors import NotFound, PreconditionFailed
 from tidings.service.mail_read import MailReader, examine_for_uids, message_locations
 
@@ -49,13 +55,27 @@ PLAIN_PIECE: Final = CHUNK
 _PART: Final = re.compile(r"[1-9][0-9]*(\.[1-9][0-9]*)*\Z")
 
 
-def _bounded(data: Octets) -> list[Octets]:
+def _bounded(data: Octets, header: Header | None = None) -> list[Octets]:
     """`data` in pieces of at most `CHUNK` octets: as it is, when it fits (the usual
-    case, no copy)."""
+    case, no copy). With `header`, each piece comes behind its header."""
     if len(data) <= CHUNK:
-        return [data] if data else []
-    with memoryview(data) as view:
-        return [view[start:start + CHUNK].tobytes() for start in range(0, len(data), CHUNK)]
+        pieces: list[Octets] = [data] if data else []
+    else:
+        with memoryview(data) as view:
+            pieces = [view[start:start + CHUNK].tobytes()
+                      for start in range(0, len(data), CHUNK)]
+    if header is None:
+        return pieces
+    return [header(len(piece)) + piece for piece in pieces]
+
+
+def _decoded(decoder: StreamDecoder, data: Octets, header: Header | None) -> list[Octets]:
+    """The chunks that one encoded piece gives (see `AttachmentReader.download`)."""
+    if header is not None and isinstance(decoder, Base64Stream) and len(data) <= PIECE:
+        # At most PIECE characters and the three carried decode to at most CHUNK octets.
+        framed = decoder.feed_after(header, data)
+        return [framed] if framed else []
+    return _bounded(decoder.feed(data), header)
 
 
 class AttachmentReader:
@@ -77,10 +97,15 @@ class AttachmentReader:
                 return message, attachment
         raise NotFound("attachment", attachment_id)
 
-    async def download(self, grant_id: str, message_id: str, attachment_id: str
-                       ) -> AsyncIterator[Octets]:
+    async def download(self, grant_id: str, message_id: str, attachment_id: str, *,
+                       header: Header | None = None) -> AsyncIterator[Octets]:
         """The decoded content, in order, in pieces of at most `CHUNK` octets (most of
         them close to it), from the first copy of the message that the server still has.
+
+        With `header`, each piece of `n` octets comes behind ``header(n)``, in the same
+        buffer: a protocol's framing of the piece. A base64 part's pieces are decoded
+        straight behind their headers where they can be (`Base64Stream.feed_after`),
+        which spares copying each megabyte once more to frame it.
 
         The connection is logged out when the iterator ends, and dropped when it is
         closed early (the rest of the part is not worth reading)."""
@@ -103,11 +128,11 @@ class AttachmentReader:
                                                        piece=piece)) as section:
                         async for data in section:
                             fetched += len(data)
-                            for chunk in _bounded(decoder.feed(data)):
+                            for chunk in _decoded(decoder, data, header):
                                 yield chunk
                 except SectionMissing:
                     continue  # expunged from this folder meanwhile: try the next copy
-                for chunk in _bounded(decoder.finish()):
+                for chunk in _bounded(decoder.finish(), header):
                     yield chunk
                 log.debug("api.attachment_sent", grant=grant_id, message=message_id,
                           part=attachment.part, fetched=fetched)

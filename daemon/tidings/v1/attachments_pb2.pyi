@@ -130,7 +130,11 @@ Global___DownloadAttachmentRequest: _TypeAlias = DownloadAttachmentRequest  # no
 
 @_typing.final
 class DownloadChunk(_message.Message):
-    """A piece of attachment content; concatenated in order they form the file."""
+    """A piece of attachment content; concatenated in order they form the file.
+    The daemon may put an empty `data` before the real one in the same message (it lets
+    the daemon decode a piece straight behind its framing); protobuf parsers keep the last
+    value of a field that comes twice, so clients see one `data` as usual.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
