@@ -14,14 +14,13 @@ from tidings.api.attachments import (
     AttachmentServicer,
     add_to_server,
     chunk_header,
-    encode_chunk,
 )
 from tidings.v1 import attachments_pb2
 
 
 @given(st.binary(max_size=5000))
 def test_a_chunk_parses_as_the_message_it_stands_for(data: bytes) -> None:
-    encoded = encode_chunk(data)
+    encoded = chunk_header(len(data)) + data  # as the service joins a header on
     assert encoded.endswith(data)
     parsed = attachments_pb2.DownloadChunk.FromString(encoded)
     assert parsed.data == data

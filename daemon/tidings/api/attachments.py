@@ -27,7 +27,7 @@ from tidings.domain import Attachment, Message
 from tidings.service.attachments import AttachmentReader
 from tidings.v1 import attachments_pb2
 
-__all__ = ["AttachmentServicer", "add_to_server", "chunk_header", "encode_chunk"]
+__all__ = ["AttachmentServicer", "add_to_server", "chunk_header"]
 
 SERVICE: Final = "tidings.v1.AttachmentService"
 # Field 1 (data), wire type 2 (length-delimited): protobuf's encoding of the key.
@@ -92,11 +92,6 @@ def chunk_header(size: int) -> bytes:
     megabyte that is one empty field and four octets of key and length."""
     key = _DATA_KEY + _varint(size)
     return _EMPTY_DATA * (len(key) % 3) + key
-
-
-def encode_chunk(data: bytes | bytearray) -> bytes:
-    """The encoding of ``DownloadChunk(data=data)``, with one copy of `data`."""
-    return chunk_header(len(data)) + data
 
 
 def add_to_server(servicer: AttachmentServicer, server: Any) -> None:
