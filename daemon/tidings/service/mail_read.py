@@ -127,14 +127,15 @@ class MailReader:
         except StoreNotFound:
             raise NotFound("grant", grant_id) from None
 
-    async def _check_empty_listing(self, grant_id: str, folder_id: str | None) -> None:
-        """Why a listing came back empty: `NotFound` for an unknown grant, or for a
-        folder that is not the grant's. A listing only finds the grant's messages in
-        that folder, so one that found any needs neither check (and spares the call
-        two store round trips)."""
+    async def _scope(self, grant_id: str, folder_id: str | None) -> Folder | None:
+        """The grant checked, and the folder of `folder_id` when one is given: `NotFound`
+        for an unknown grant, or for a folder that is not the grant's.
+
+        A listing only finds the grant's messages in that folder, so one that found any
+        needs neither check: listings run it only when they come back empty (which
+        spares a call two store round trips)."""
         await self.check_grant(grant_id)
-        if folder_id is not None:
-            await self.folder(grant_id, folder_id)
+        return None if folder_id is None else await self.folder(grant_id, folder_id)
 
     async def folder(self, grant_id: str, folder_id: str) -> Folder:
         """The grant's folder with this id (`NotFound` for any other)."""
@@ -182,12 +183,9 @@ class MailReader:
         if native_query is None:
             page = await self.store.list_messages(grant_id, query)
             if not page.items:
-                await self._check_empty_listing(grant_id, query.folder_id)
+                await self._scope(grant_id, query.folder_id)
             return page
-        await self.check_grant(grant_id)
-        folder = None
-        if query.folder_id is not None:
-            folder = await self.folder(grant_id, query.folder_id)
+        folder = await self._scope(grant_id, query.folder_id)
         hits = await self.native_search(grant_id, check_native_query(native_query), folder)
         return await self._page_of_hits(grant_id, query, hits)
 
@@ -276,7 +274,7 @@ class MailReader:
         check_page_token(query.page_token)
         page = await self.store.list_threads(grant_id, query)
         if not page.items:
-            await self._check_empty_listing(grant_id, query.folder_id)
+            await self._scope(grant_id, query.folder_id)
         return Page(tuple(await self._views(grant_id, page.items)), page.next_page_token)
 
     async def _views(self, grant_id: str, threads: Iterable[Thread]) -> list[ThreadView]:
@@ -328,9 +326,7 @@ class MailReader:
                            ) -> list[FolderView]:
         """The grant's folders with their child counts; only the children of
         `parent_id` when given."""
-        await self.check_grant(grant_id)
-        if parent_id is not None:
-            await self.folder(grant_id, parent_id)
+        await self._scope(grant_id, parent_id)
         folders = await self.store.list_folders(grant_id)
         children: dict[str, int] = {}
         for folder in folders:
